@@ -1,0 +1,135 @@
+"""The bot: config, database, crawls, sinks and notifiers wired together for one pass or
+for the daemon. Each source run goes crawl → record (filter, dedupe, outbox) → sinks →
+delivery; the same method serves cron and the scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import sqlite_utils
+
+from awardwatch.config import Config, SourceConfig
+from awardwatch.crawl import CrawlResult, Crawls
+from awardwatch.deliver import DeliveryReport, drain
+from awardwatch.pipeline import RunSummary, record
+from notifiers import plugin
+from notifiers.base import Notifier
+from storage.db import connect
+from storage.offers import Event
+from storage.spreadsheet import LocalSpreadsheet
+
+log = logging.getLogger("awardwatch")
+
+
+class Sink(Protocol):
+    name: str
+
+    def write(self, db: sqlite_utils.Database) -> int: ...
+
+
+def build_notifiers(config: Config) -> list[Notifier]:
+    return [plugin(entry.type)(entry) for entry in config.notifiers]
+
+
+def build_sinks(config: Config) -> list[Sink]:
+    if config.sheets is not None:
+        from storage.sheets import GoogleSheet
+
+        return [GoogleSheet(config.sheets)]
+    return [LocalSpreadsheet(config.spreadsheet.path)]
+
+
+class Bot:
+    def __init__(self, config: Config, *, db: sqlite_utils.Database | None = None) -> None:
+        self.config = config
+        self.db = db if db is not None else connect(config.bot.database)
+        self.notifiers = build_notifiers(config)
+        for notifier in self.notifiers:
+            notifier.db = self.db  # type: ignore[attr-defined]
+        self.sinks = build_sinks(config)
+        self._crawls: Crawls | None = None
+        self._started = False
+        self.stopping = False
+
+    @property
+    def crawls(self) -> Crawls:
+        if self._crawls is None:
+            self._crawls = Crawls(self.config)
+        return self._crawls
+
+    async def start(self) -> None:
+        if not self._started:
+            for notifier in self.notifiers:
+                await notifier.start()
+            self._started = True
+
+    async def close(self) -> None:
+        for notifier in self.notifiers:
+            await notifier.close()
+        self._started = False
+
+    def route(self, event: Event) -> list[tuple[str, str]]:
+        """The (target, chat) pairs an event goes to: every subscriber-facing notifier whose
+        rules it matched (a notifier without rules takes every event)."""
+        pairs: list[tuple[str, str]] = []
+        for notifier in self.notifiers:
+            if notifier.config.admin:
+                continue
+            wanted = notifier.config.rules
+            if wanted and not set(wanted) & set(event.rules):
+                continue
+            pairs += [(notifier.name, chat) for chat in notifier.recipients(event)]
+        return pairs
+
+    def record(self, result: CrawlResult) -> RunSummary:
+        summary = record(self.db, self.config, result, self.route, datetime.now(UTC))
+        log.info(
+            "run source=%s status=%s items=%d offers=%d events=%d rejected=%d errors=%d "
+            "duration=%.1fs",
+            summary.source, summary.status, summary.items, summary.offers, len(summary.events),
+            sum(summary.rejected.values()), summary.errors, summary.duration,
+            extra={"run": summary.as_json()},
+        )  # fmt: skip
+        return summary
+
+    def write_sinks(self) -> dict[str, str]:
+        """Bring every sink up to date; a failing sink is reported, not raised."""
+        outcome: dict[str, str] = {}
+        for sink in self.sinks:
+            try:
+                outcome[sink.name] = f"{sink.write(self.db)} rows"
+            except Exception as exc:
+                log.error("sink %s failed: %s", sink.name, exc)
+                outcome[sink.name] = f"failed: {exc}"
+        return outcome
+
+    async def deliver(self) -> DeliveryReport:
+        await self.start()
+        return await drain(self.db, self.notifiers)
+
+    async def run_source(self, source: SourceConfig) -> RunSummary | None:
+        result = await self.crawls.run(source)
+        if self.stopping:
+            log.warning("run of %s interrupted by shutdown; not recorded", source.name)
+            return None
+        summary = self.record(result)
+        self.write_sinks()
+        await self.deliver()
+        return summary
+
+    async def run_once(self, sources: Sequence[SourceConfig]) -> dict[str, Any]:
+        """Crawl ``sources`` together, record each run, then update sinks and deliver."""
+        results = await asyncio.gather(*(self.crawls.run(s) for s in sources))
+        summaries = [self.record(r) for r in results]
+        sinks = self.write_sinks()
+        delivery = await self.deliver()
+        return {
+            "runs": [s.as_json() for s in summaries],
+            "sinks": sinks,
+            "delivery": delivery.as_json(),
+            "ok": all(s.status != "error" for s in summaries),
+        }

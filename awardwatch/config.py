@@ -1,0 +1,342 @@
+"""config.toml, validated before anything runs. Errors name the key path and what is wrong."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import tomllib
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from awardwatch.errors import ConfigError
+from offers.model import CABINS, PROGRAMS
+
+_INTERVAL = re.compile(r"^(?:every\s+)?(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def parse_interval(text: str) -> timedelta | None:
+    """``every 30m``, ``2h``, ``45s`` as a timedelta; None when it is not an interval."""
+    match = _INTERVAL.match(text.strip().lower())
+    if not match:
+        return None
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _check_schedule(text: str) -> str:
+    if parse_interval(text) is not None:
+        return text
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(text)
+    except ValueError as exc:
+        raise ValueError(
+            f"{text!r} is neither an interval ('every 30m', '2h') nor a cron expression: {exc}"
+        ) from None
+    return text
+
+
+class BotSettings(Strict):
+    database: Path = Path("data/awardwatch.db")
+    contact: str = "set bot.contact in config.toml"
+    user_agent: str | None = None
+    log_format: Literal["text", "json"] = "text"
+
+    @property
+    def agent(self) -> str:
+        from awardwatch import __version__
+
+        return self.user_agent or f"awardwatch/{__version__} (+{self.contact})"
+
+
+class BrowserSettings(Strict):
+    executable: Path | None = None
+    headless: bool = True
+    restart_every: int = Field(default=50, ge=1)
+    timeout_seconds: float = Field(default=30, gt=0)
+
+
+class DedupeSettings(Strict):
+    cheaper_by: int = Field(default=1, ge=1, description="miles an offer must fall to alert again")
+    back_after_hours: float = Field(default=24, gt=0)
+
+
+class SpreadsheetSettings(Strict):
+    path: Path = Path("data/offers.xlsx")
+
+
+class SheetsSettings(Strict):
+    spreadsheet_key: str
+    credentials_env: str = "GOOGLE_SERVICE_ACCOUNT_JSON"
+    token_uri: str | None = None
+    api_base: str | None = None
+
+
+class Watch(Strict):
+    """One watchlist entry: routes, dates and cabins a source turns into requests."""
+
+    origins: list[str] = Field(min_length=1)
+    destinations: list[str] = Field(min_length=1)
+    dates: list[date] = Field(default_factory=list)
+    date_from: date | None = None
+    date_to: date | None = None
+    cabins: list[str] = Field(default_factory=list)
+    passengers: int = Field(default=1, ge=1, le=9)
+    trip: Literal["one-way", "round-trip"] = "one-way"
+
+    @field_validator("cabins")
+    @classmethod
+    def _cabins(cls, value: list[str]) -> list[str]:
+        for cabin in value:
+            if cabin not in CABINS:
+                raise ValueError(f"unknown cabin {cabin!r}; use one of {', '.join(CABINS)}")
+        return value
+
+    def days(self) -> list[date]:
+        """Every departure day this entry asks about."""
+        days = list(self.dates)
+        if self.date_from:
+            end = self.date_to or self.date_from
+            days += [self.date_from + timedelta(n) for n in range((end - self.date_from).days + 1)]
+        return sorted(set(days))
+
+
+class SourceConfig(Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    kind: str
+    enabled: bool = True
+    urls: list[str] = Field(default_factory=list)
+    program: str | None = None
+    schedule: str = "every 1h"
+    jitter_seconds: float = Field(default=60, ge=0)
+    render: Literal["static", "browser"] = "static"
+    proxy: str | None = None
+    obey_robots: bool | None = None
+    concurrency: int = Field(default=1, ge=1, le=16)
+    daily_budget: int | None = Field(default=None, ge=1)
+    alert_after: int = Field(default=3, ge=1, description="consecutive bad runs before an alert")
+    watch: list[Watch] = Field(default_factory=list)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    _checked_options: BaseModel | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        return _check_schedule(value)
+
+    @field_validator("program")
+    @classmethod
+    def _program(cls, value: str | None) -> str | None:
+        if value is not None and value not in PROGRAMS:
+            raise ValueError(f"unknown program {value!r}; known: {', '.join(sorted(PROGRAMS))}")
+        return value
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, value: str) -> str:
+        from scrapers.parsers import KINDS
+
+        if value not in KINDS:
+            raise ValueError(f"unknown source kind {value!r}; known: {', '.join(KINDS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _options(self) -> SourceConfig:
+        from scrapers.parsers import options_model
+
+        model = options_model(self.kind)
+        try:
+            self._checked_options = model.model_validate(self.options)
+        except ValidationError as exc:
+            raise _nested(exc, "options") from None
+        return self
+
+    @property
+    def opts(self) -> Any:
+        """The kind's own options, validated (an instance of the parser's ``Options``)."""
+        return self._checked_options
+
+
+class Rule(Strict):
+    """A named filter rule. An offer passes when any rule matches it."""
+
+    name: str
+    origins: list[str] = Field(default_factory=list)
+    destinations: list[str] = Field(default_factory=list)
+    programs: list[str] = Field(default_factory=list)
+    cabins: list[str] = Field(default_factory=list)
+    max_miles: int | None = Field(default=None, gt=0)
+    max_miles_by_cabin: dict[str, int] = Field(default_factory=dict)
+    min_discount: float | None = Field(default=None, gt=0, le=100)
+    promo_only: bool = False
+    travel_from: date | None = None
+    travel_to: date | None = None
+
+    @field_validator("cabins")
+    @classmethod
+    def _cabins(cls, value: list[str]) -> list[str]:
+        return Watch._cabins(value)
+
+    @field_validator("max_miles_by_cabin")
+    @classmethod
+    def _cabin_keys(cls, value: dict[str, int]) -> dict[str, int]:
+        Watch._cabins(list(value))
+        return value
+
+    @field_validator("programs")
+    @classmethod
+    def _programs(cls, value: list[str]) -> list[str]:
+        for program in value:
+            SourceConfig._program(program)
+        return value
+
+    @field_validator("origins", "destinations")
+    @classmethod
+    def _places(cls, value: list[str]) -> list[str]:
+        from offers.places import resolve
+
+        for place in value:
+            resolve(place)
+        return value
+
+
+class NotifierConfig(BaseModel):
+    """One alert target. ``type`` picks the plugin; other keys are the plugin's own."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    type: str
+    rules: list[str] = Field(default_factory=list)
+    admin: bool = False
+
+
+class Config(Strict):
+    bot: BotSettings = Field(default_factory=BotSettings)
+    browser: BrowserSettings = Field(default_factory=BrowserSettings)
+    dedupe: DedupeSettings = Field(default_factory=DedupeSettings)
+    spreadsheet: SpreadsheetSettings = Field(default_factory=SpreadsheetSettings)
+    sheets: SheetsSettings | None = None
+    rules: list[Rule] = Field(default_factory=list)
+    notifiers: list[NotifierConfig] = Field(default_factory=list)
+    sources: list[SourceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _names(self) -> Config:
+        for kind, items in (("source", self.sources), ("rule", self.rules), ("notifier", self.notifiers)):
+            seen: set[str] = set()
+            for item in items:
+                if item.name in seen:
+                    raise ValueError(f"two {kind}s are named {item.name!r}")
+                seen.add(item.name)
+        rule_names = {r.name for r in self.rules}
+        for notifier in self.notifiers:
+            for rule in notifier.rules:
+                if rule not in rule_names:
+                    raise ValueError(f"notifier {notifier.name!r} routes unknown rule {rule!r}")
+        return self
+
+    def source(self, name: str) -> SourceConfig:
+        from awardwatch.errors import UnknownSourceError
+
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none"
+        raise UnknownSourceError(f"no source named {name!r} in the config (configured: {known})")
+
+
+def _nested(exc: ValidationError, prefix: str) -> ValueError:
+    first = exc.errors()[0]
+    where = ".".join([prefix, *(str(p) for p in first["loc"])])
+    return ValueError(f"{where}: {first['msg'].removeprefix('Value error, ')}")
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "config"
+
+
+def _format(exc: ValidationError, path: Path) -> str:
+    lines = [f"{path}: invalid configuration"]
+    for error in exc.errors():
+        where = _location(error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        if "input" in error and error["type"] not in {"extra_forbidden", "missing", "value_error"}:
+            message += f" (got {error['input']!r})"
+        lines.append(f"  {where}: {message}")
+    return "\n".join(lines)
+
+
+def _missing_env(data: Any, where: str = "") -> list[str]:
+    """Every ``*_env`` key whose environment variable is not set, as ``path: message``."""
+    problems: list[str] = []
+    if isinstance(data, dict):
+        if data.get("enabled") is False:
+            return problems
+        for key, value in data.items():
+            path = f"{where}.{key}" if where else key
+            if key.endswith("_env") and isinstance(value, str) and not os.environ.get(value):
+                problems.append(f"  {path}: environment variable {value} is not set")
+            else:
+                problems += _missing_env(value, path)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            problems += _missing_env(value, f"{where}[{index}]")
+    return problems
+
+
+def load(path: Path | str = "config.toml", *, check_env: bool = True) -> Config:
+    """Read and validate the config; raise ConfigError with every problem found."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format(exc, path)) from None
+    if check_env:
+        problems = _missing_env(data)
+        if problems:
+            raise ConfigError("\n".join([f"{path}: invalid configuration", *problems]))
+    config.bot.database = _relative(config.bot.database, path)
+    config.spreadsheet.path = _relative(config.spreadsheet.path, path)
+    return config
+
+
+def _relative(target: Path, config_path: Path) -> Path:
+    return target if target.is_absolute() else config_path.parent / target
+
+
+def secret(name: str) -> str:
+    """The value of the environment variable ``name`` (checked at load time)."""
+    value = os.environ.get(name)
+    if not value:
+        raise ConfigError(f"environment variable {name} is not set")
+    return value
+
+
+def import_object(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)

@@ -1,0 +1,148 @@
+"""Running sources: one Scrapy crawl per source on the running reactor, its offers and stats
+collected into a CrawlResult. Nothing here touches the database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import AsyncCrawlerRunner, Crawler
+from scrapy.settings import Settings
+from scrapy.spiderloader import SpiderLoader
+from scrapy.utils.project import get_project_settings
+
+from awardwatch.config import Config, SourceConfig
+from offers.model import Offer
+from scrapers.pipelines import REJECTED
+from scrapers.spiders.base import BLOCKED
+
+log = logging.getLogger("awardwatch.crawl")
+
+OK, EMPTY, BLOCKED_STATUS, ERROR = "ok", "empty", "blocked", "error"
+
+
+@dataclass
+class CrawlResult:
+    """What one run of one source brought back."""
+
+    source: str
+    started: datetime
+    finished: datetime | None = None
+    offers: list[Offer] = field(default_factory=list)
+    rejected: Counter[str] = field(default_factory=Counter)
+    errors: int = 0
+    blocked: int = 0
+    responses: int = 0
+    items: int = 0
+    message: str = ""
+
+    @property
+    def status(self) -> str:
+        """ok: offers found; empty: fetched, nothing found; blocked; error: nothing fetched."""
+        if self.offers:
+            return OK
+        if self.blocked:
+            return BLOCKED_STATUS
+        if self.errors or self.responses == 0:
+            return ERROR
+        return EMPTY
+
+    @property
+    def duration(self) -> float:
+        end = self.finished or datetime.now(UTC)
+        return (end - self.started).total_seconds()
+
+
+def project_settings(config: Config) -> Settings:
+    """Scrapy settings of the project, with the bot-wide values from config.toml."""
+    settings = get_project_settings()
+    if not settings.get("BOT_NAME") or settings.get("BOT_NAME") == "scrapybot":
+        settings.setmodule("scrapers.settings", priority="project")
+    settings.set("USER_AGENT", config.bot.agent, priority="project")
+    launch = dict(settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS"))
+    launch["headless"] = config.browser.headless
+    if config.browser.executable:
+        launch["executable_path"] = str(config.browser.executable)
+    settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch, priority="project")
+    timeout_ms = int(config.browser.timeout_seconds * 1000)
+    settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", timeout_ms, priority="project")
+    return settings
+
+
+def source_settings(source: SourceConfig) -> dict[str, Any]:
+    """Per-source Scrapy settings, applied at spider priority."""
+    values: dict[str, Any] = {"CONCURRENT_REQUESTS_PER_DOMAIN": source.concurrency}
+    if source.obey_robots is not None:
+        values["ROBOTSTXT_OBEY"] = source.obey_robots
+    if source.render == "static":
+        # no browser for static sources: plain HTTP handlers, no Chromium start-up
+        values["DOWNLOAD_HANDLERS"] = {
+            "http": "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler",
+            "https": "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler",
+        }
+    if source.daily_budget:
+        values["CLOSESPIDER_PAGECOUNT"] = source.daily_budget
+    return values
+
+
+def result_from_stats(result: CrawlResult, stats: dict[str, Any]) -> CrawlResult:
+    for key, value in stats.items():
+        if key.startswith(f"{REJECTED}/"):
+            result.rejected[key.removeprefix(f"{REJECTED}/")] += int(value)
+    result.blocked = int(stats.get(BLOCKED, 0))
+    result.responses = int(stats.get("response_received_count", 0))
+    result.errors += int(stats.get("awardwatch/request_failed", 0))
+    result.errors += int(stats.get("spider_exceptions/count", 0))
+    result.message = str(stats.get("awardwatch/last_problem", "")) or result.message
+    return result
+
+
+class Crawls:
+    """Starts crawls on the running reactor with one AsyncCrawlerRunner."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.settings = project_settings(config)
+        self.runner = AsyncCrawlerRunner(Settings())
+        self.loader = SpiderLoader.from_settings(self.settings)
+
+    def crawler(self, source: SourceConfig) -> Crawler:
+        settings = self.settings.copy()
+        settings.setdict(source_settings(source), priority="spider")
+        return Crawler(self.loader.load(source.kind), settings)
+
+    async def run(self, source: SourceConfig) -> CrawlResult:
+        """Crawl one source to the end and return what it found."""
+        result = CrawlResult(source.name, started=datetime.now(UTC))
+        crawler = self.crawler(source)
+
+        def scraped(item: dict[str, Any]) -> None:
+            result.items += 1
+            result.offers.append(Offer.model_validate(item))
+
+        crawler.signals.connect(scraped, signal=signals.item_scraped, weak=False)
+        began = time.monotonic()
+        try:
+            await self.runner.crawl(crawler, source=source)
+        except Exception as exc:  # a crawl that cannot start is an error run, not a crash
+            log.exception("source %s: crawl failed", source.name)
+            result.errors += 1
+            result.message = f"{type(exc).__name__}: {exc}"
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        result_from_stats(result, stats)
+        result.finished = datetime.now(UTC)
+        log.debug("source %s crawled in %.1fs", source.name, time.monotonic() - began)
+        return result
+
+    async def stop(self) -> None:
+        await self.runner.stop()
+
+
+async def gather(crawls: Crawls, sources: list[SourceConfig]) -> list[CrawlResult]:
+    return list(await asyncio.gather(*(crawls.run(s) for s in sources)))

@@ -1,0 +1,105 @@
+"""One source run through the road after the crawl: filter → dedupe → outbox, recorded with
+its run in a single transaction, so a crash leaves either the whole run or none of it."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from awardwatch.config import Config
+from awardwatch.crawl import EMPTY, OK, CrawlResult
+from offers.model import Offer
+from offers.rules import evaluate
+from storage import outbox
+from storage.db import insert, transaction
+from storage.offers import Event, mark_gone, observe
+
+#: Given an event, the (target, chat) pairs it must be delivered to.
+Router = Callable[[Event], Sequence[tuple[str, str]]]
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    source: str
+    status: str
+    items: int
+    offers: int
+    events: list[Event] = field(default_factory=list)
+    rejected: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+    message: str = ""
+    duration: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        kinds = Counter(e.kind for e in self.events)
+        return {
+            "run_id": self.run_id,
+            "source": self.source,
+            "status": self.status,
+            "items": self.items,
+            "offers": self.offers,
+            "events": dict(kinds),
+            "rejected": self.rejected,
+            "errors": self.errors,
+            "message": self.message,
+            "duration": round(self.duration, 2),
+        }
+
+
+def select(config: Config, result: CrawlResult, today: Any) -> tuple[list[tuple[Offer, list[str]]], Counter[str]]:
+    """The offers that pass the filter (cheapest first, one per identity) and the rejections."""
+    rejected: Counter[str] = Counter(result.rejected)
+    passed: dict[str, tuple[Offer, list[str]]] = {}
+    for offer in sorted(result.offers, key=lambda o: (o.miles is None, o.miles or 0)):
+        verdict = evaluate(config.rules, offer, today)
+        if not verdict.passed:
+            rejected[verdict.reason or "rejected"] += 1
+        elif offer.key not in passed:
+            passed[offer.key] = (offer, verdict.rules)
+    return list(passed.values()), rejected
+
+
+def record(
+    db: sqlite_utils.Database, config: Config, result: CrawlResult, route: Router, now: datetime
+) -> RunSummary:
+    """Filter, dedupe and queue deliveries for one crawl, and record the run: all or nothing."""
+    passed, rejected = select(config, result, now.date())
+    status = result.status
+    events: list[Event] = []
+    with transaction(db):
+        run_id = insert(db, "runs", {
+            "source": result.source, "started": result.started.isoformat(),
+            "finished": (result.finished or now).isoformat(), "status": status,
+            "items": result.items, "offers": len(passed), "events": 0,
+            "rejected": json.dumps(dict(rejected), sort_keys=True), "errors": result.errors,
+            "message": result.message, "duration": round(result.duration, 3),
+        })  # fmt: skip
+        for offer, rules in passed:
+            event = observe(db, offer, rules=rules, run_id=run_id, now=now, settings=config.dedupe)
+            if event is None:
+                continue
+            events.append(event)
+            for target, chat in route(event):
+                outbox.enqueue(db, event.id, target, chat, now)
+        if status in (OK, EMPTY):
+            mark_gone(db, result.source, {offer.key for offer, _ in passed}, now)
+        db.execute("UPDATE runs SET events = ? WHERE id = ?", [len(events), run_id])
+    return RunSummary(
+        run_id=run_id,
+        source=result.source,
+        status=status,
+        items=result.items,
+        offers=len(passed),
+        events=events,
+        rejected=dict(rejected),
+        errors=result.errors,
+        message=result.message,
+        duration=result.duration,
+    )

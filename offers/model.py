@@ -1,0 +1,221 @@
+"""The one normalized record for a promotional award fare, and how raw values become one."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from awardwatch.errors import InvalidOffer
+from offers import text
+
+#: Loyalty programs the bot knows, by id. Offers name one of these ids.
+PROGRAMS: dict[str, str] = {
+    "delta": "Delta SkyMiles",
+    "american": "American Airlines AAdvantage",
+    "united": "United MileagePlus",
+    "southwest": "Southwest Rapid Rewards",
+    "alaska": "Alaska Airlines Mileage Plan / Atmos Rewards",
+    "jetblue": "JetBlue TrueBlue",
+    "hawaiian": "HawaiianMiles",
+    "flyingblue": "Air France-KLM Flying Blue",
+    "aeroplan": "Air Canada Aeroplan",
+    "virginatlantic": "Virgin Atlantic Flying Club",
+    "british": "British Airways Executive Club (Avios)",
+    "iberia": "Iberia Plus (Avios)",
+    "aerlingus": "Aer Lingus AerClub (Avios)",
+    "qatar": "Qatar Airways Privilege Club (Avios)",
+    "emirates": "Emirates Skywards",
+    "etihad": "Etihad Guest",
+    "turkish": "Turkish Airlines Miles&Smiles",
+    "lufthansa": "Lufthansa Group Miles & More",
+    "krisflyer": "Singapore Airlines KrisFlyer",
+    "cathay": "Cathay Pacific Asia Miles",
+    "ana": "ANA Mileage Club",
+    "jal": "Japan Airlines Mileage Bank",
+    "qantas": "Qantas Frequent Flyer",
+    "velocity": "Virgin Australia Velocity",
+    "lifemiles": "Avianca LifeMiles",
+    "smiles": "GOL Smiles",
+    "latam": "LATAM Pass",
+    "aeromexico": "Aeromexico Rewards",
+    "korean": "Korean Air SKYPASS",
+    "asiana": "Asiana Club",
+    "eva": "EVA Air Infinity MileageLands",
+    "finnair": "Finnair Plus (Avios)",
+    "sas": "SAS EuroBonus",
+    "tap": "TAP Miles&Go",
+}
+
+CABINS: tuple[str, ...] = ("economy", "premium_economy", "business", "first")
+TRIPS: tuple[str, ...] = ("one-way", "round-trip")
+
+Cabin = Literal["economy", "premium_economy", "business", "first"]
+Trip = Literal["one-way", "round-trip"]
+
+
+class Offer(BaseModel):
+    """A promotional award fare, as every source reports it after normalization."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str = Field(min_length=1)
+    program: str
+    title: str | None = None
+    airline: str | None = None
+    origin: str | None = None
+    destination: str | None = None
+    depart_date: date | None = None
+    travel_start: date | None = None
+    travel_end: date | None = None
+    cabin: Cabin | None = None
+    miles: int | None = Field(default=None, gt=0)
+    trip: Trip = "one-way"
+    taxes: float | None = Field(default=None, ge=0)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    discount_pct: float | None = Field(default=None, gt=0, le=100)
+    promo: bool = False
+    promo_reason: str | None = None
+    book_by: date | None = None
+    seats: int | None = Field(default=None, ge=0)
+    url: str | None = None
+    seen_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @field_validator("program")
+    @classmethod
+    def _known_program(cls, value: str) -> str:
+        if value not in PROGRAMS:
+            raise ValueError(f"unknown program {value!r}; known: {', '.join(sorted(PROGRAMS))}")
+        return value
+
+    @field_validator("origin", "destination", "airline", "title", "url", "promo_reason")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = " ".join(value.split())
+        return value or None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Offer:
+        if self.miles is None and self.discount_pct is None:
+            raise ValueError("no price: neither miles nor a discount")
+        if self.travel_start and self.travel_end and self.travel_start > self.travel_end:
+            raise ValueError("travel window ends before it starts")
+        if self.depart_date and self.travel_start is None and self.travel_end is None:
+            object.__setattr__(self, "travel_start", self.depart_date)
+            object.__setattr__(self, "travel_end", self.depart_date)
+        return self
+
+    @property
+    def route(self) -> str:
+        return f"{self.origin or '?'}-{self.destination or '?'}"
+
+    @property
+    def key(self) -> str:
+        """The offer's identity: program, route, dates and cabin (not its price)."""
+        parts = [
+            self.program,
+            (self.origin or "").upper(),
+            (self.destination or "").upper(),
+            str(self.depart_date or ""),
+            str(self.travel_start or ""),
+            str(self.travel_end or ""),
+            self.cabin or "",
+            self.trip,
+        ]
+        if not (self.origin or self.destination):
+            parts.append(self.url or self.title or "")
+        return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+
+    def record(self) -> dict[str, Any]:
+        """The offer as plain JSON-ready values (dates as ISO text)."""
+        return self.model_dump(mode="json")
+
+
+_DATE_FIELDS = ("depart_date", "travel_start", "travel_end", "book_by")
+
+
+def _coerce(raw: dict[str, Any]) -> dict[str, Any]:
+    """Turn the loose text a page shows into typed values; errors name the field."""
+    values = {k: v for k, v in raw.items() if v is not None and v != ""}
+    relative_to = values.get("seen_at") if isinstance(values.get("seen_at"), datetime) else None
+    field = ""
+    try:
+        if isinstance(values.get("miles"), str):
+            field = "miles"
+            values["miles"] = text.parse_miles(values["miles"])
+        if isinstance(values.get("taxes"), str):
+            field = "taxes"
+            values["taxes"] = text.parse_money(values["taxes"])
+        if isinstance(values.get("discount_pct"), str):
+            field = "discount_pct"
+            values["discount_pct"] = text.parse_money(values["discount_pct"])
+        if isinstance(values.get("seats"), str):
+            field = "seats"
+            values["seats"] = text.parse_miles(values["seats"])
+        if isinstance(values.get("cabin"), str):
+            field = "cabin"
+            values["cabin"] = text.parse_cabin(values["cabin"])
+        if isinstance(values.get("travel"), str):
+            field = "travel"
+            start, end = text.parse_day_range(values.pop("travel"), relative_to=relative_to)
+            values.setdefault("travel_start", start)
+            values.setdefault("travel_end", end)
+        for name in _DATE_FIELDS:
+            if isinstance(values.get(name), str):
+                field = name
+                values[name] = text.parse_day(values[name], relative_to=relative_to)
+        if isinstance(values.get("trip"), str):
+            field = "trip"
+            values["trip"] = _trip(values["trip"])
+        if isinstance(values.get("promo"), str):
+            field = "promo"
+            values["promo"] = values["promo"].strip().lower() in {"1", "true", "yes", "y", "promo"}
+        if isinstance(values.get("currency"), str):
+            values["currency"] = values["currency"].strip().upper()
+    except ValueError as exc:
+        raise InvalidOffer(f"{field}: {exc}") from None
+    values.pop("travel", None)
+    return values
+
+
+def _trip(value: str) -> str:
+    key = value.strip().lower().replace("_", "-").replace(" ", "-")
+    if key in {"one-way", "oneway", "ow", "one"}:
+        return "one-way"
+    if key in {"round-trip", "roundtrip", "rt", "return", "round"}:
+        return "round-trip"
+    raise ValueError(f"unknown trip {value!r}")
+
+
+def make_offer(raw: dict[str, Any]) -> Offer:
+    """Build a valid Offer from raw parser output, or raise InvalidOffer with the reason."""
+    values = _coerce(raw)
+    try:
+        return Offer(**values)
+    except ValidationError as exc:
+        raise InvalidOffer(_reason(exc)) from None
+
+
+def _reason(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "offer"
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "not a field of an offer"
+    if first["type"] == "missing":
+        message = "missing"
+    if "input" in first and first["type"] not in {"missing", "extra_forbidden", "value_error"}:
+        shown = repr(first["input"])
+        if len(shown) <= 40 and not isinstance(first["input"], dict):
+            message = f"{message} (got {shown})"
+    return f"{where}: {message}"
+
+
+def rejection_code(reason: str) -> str:
+    """A short, countable name for a rejection reason: ``miles``, ``cabin``, ``no price``."""
+    head = reason.split(":", 1)[0].strip()
+    return head or "invalid"

@@ -1,0 +1,167 @@
+"""awardwatch's one entry point: ``once`` for cron, ``daemon`` for a long-lived process,
+``parse`` to debug a source on a saved response, ``sources`` to see what is configured.
+
+This file wires the parts together; named errors become messages and exit codes here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from awardwatch import config as config_module
+from awardwatch.errors import AwardwatchError, ConfigError
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def _install_reactor() -> Any:
+    from scrapy.utils.reactor import install_reactor
+
+    install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+    from twisted.internet import reactor
+
+    return reactor
+
+
+def _run_on_reactor(main: Callable[[], Any]) -> Any:
+    """Run the coroutine function ``main`` on the Twisted asyncio reactor; return its result."""
+    reactor = _install_reactor()
+    from scrapy.utils.defer import deferred_from_coro
+
+    outcome: dict[str, Any] = {}
+
+    def finish(value: Any) -> None:
+        outcome["value"] = value
+        if reactor.running:
+            reactor.stop()
+
+    reactor.callWhenRunning(lambda: deferred_from_coro(main()).addBoth(finish))
+    reactor.run()
+    value = outcome.get("value")
+    if hasattr(value, "raiseException"):
+        value.raiseException()
+    return value
+
+
+def _sources(config: config_module.Config, names: Sequence[str] | None) -> list[Any]:
+    if names:
+        return [config.source(name) for name in names]
+    return [s for s in config.sources if s.enabled]
+
+
+def cmd_once(args: argparse.Namespace) -> int:
+    from awardwatch.bot import Bot
+    from awardwatch.report import print_summary
+
+    config = config_module.load(args.config)
+    sources = _sources(config, args.source)
+    bot = Bot(config)
+
+    async def main() -> dict[str, Any]:
+        try:
+            return await bot.run_once(sources)
+        finally:
+            await bot.close()
+
+    summary = _run_on_reactor(main)
+    if args.json:
+        print(json.dumps(summary, default=str))
+    else:
+        print_summary(summary)
+    return EXIT_OK if summary["ok"] else EXIT_FAILED
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    from awardwatch.daemon import Daemon
+
+    config = config_module.load(args.config)
+    reactor = _install_reactor()
+    daemon = Daemon(config, reactor)
+    daemon.run()
+    return EXIT_OK
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from awardwatch.parse import parse_file
+
+    config = config_module.load(args.config, check_env=False) if Path(args.config).exists() else None
+    for record in parse_file(args.source, Path(args.file), config, show_rejected=args.rejected):
+        print(json.dumps(record, ensure_ascii=False, default=str))
+    return EXIT_OK
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from awardwatch.report import print_sources
+
+    config = config_module.load(args.config, check_env=False)
+    print_sources(config, as_json=args.json)
+    return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from storage.db import backup, connect
+
+    config = config_module.load(args.config, check_env=False)
+    backup(connect(config.bot.database), args.path)
+    print(f"backed up {config.bot.database} to {args.path}")
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="awardwatch", description=__doc__.split("\n\n")[0])
+    top.add_argument("--config", default="config.toml", help="config file (default: config.toml)")
+    top.add_argument("--log-format", choices=["text", "json"], default=None)
+    top.add_argument("-v", "--verbose", action="store_true")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    once = commands.add_parser("once", help="run sources once and exit (for cron)")
+    once.add_argument("--source", action="append", metavar="NAME", help="only this source")
+    once.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    once.set_defaults(func=cmd_once)
+
+    daemon = commands.add_parser("daemon", help="run sources on their schedules until stopped")
+    daemon.set_defaults(func=cmd_daemon)
+
+    parse = commands.add_parser("parse", help="run a source's parser on a saved response")
+    parse.add_argument("source", help="a configured source name, or a source kind")
+    parse.add_argument("file", help="saved HTML, JSON or XML response")
+    parse.add_argument("--rejected", action="store_true", help="also print rejected rows")
+    parse.set_defaults(func=cmd_parse)
+
+    sources = commands.add_parser("sources", help="list sources, schedules and last runs")
+    sources.add_argument("--json", action="store_true")
+    sources.set_defaults(func=cmd_sources)
+
+    backup = commands.add_parser("backup", help="copy the database safely while it runs")
+    backup.add_argument("path")
+    backup.set_defaults(func=cmd_backup)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from awardwatch import logs
+
+    log_format = args.log_format
+    if log_format is None and Path(args.config).exists():
+        try:
+            log_format = config_module.load(args.config, check_env=False).bot.log_format
+        except ConfigError:
+            log_format = "text"
+    logs.setup(log_format or "text", args.verbose)
+    try:
+        return int(args.func(args))
+    except AwardwatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

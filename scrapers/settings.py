@@ -1,0 +1,55 @@
+"""Scrapy settings shared by every source. Per-source values (robots.txt, concurrency,
+proxy, browser) are layered on top by awardwatch.crawl when a crawl starts."""
+
+from __future__ import annotations
+
+import shutil
+
+BOT_NAME = "awardwatch"
+SPIDER_MODULES = ["scrapers.spiders"]
+NEWSPIDER_MODULE = "scrapers.spiders"
+
+USER_AGENT = "awardwatch/0.1 (+https://github.com/awardwatch/awardwatch)"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 0
+DOWNLOAD_TIMEOUT = 30
+RETRY_TIMES = 2
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+COOKIES_ENABLED = True
+
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+LOG_LEVEL = "WARNING"
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+DOWNLOAD_HANDLERS = {
+    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+}
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+#: Chromium flags for a server: no sandbox as root, and no calls home on a closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    "headless": True,
+    "args": CHROMIUM_ARGS,
+    # Debian's Chromium when present; otherwise the one `playwright install chromium` fetched
+    **({"executable_path": shutil.which("chromium")} if shutil.which("chromium") else {}),
+}
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
+
+ITEM_PIPELINES = {"scrapers.pipelines.OfferPipeline": 100}
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,1 @@
+"""One spider per source kind; the file's name is the spider's ``name`` and the kind."""

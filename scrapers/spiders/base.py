@@ -1,0 +1,129 @@
+"""The shared shell of every source spider: requests from the source's config, bodies
+through the kind's pure parser, rejected rows and blocks counted in the crawl's stats."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import scrapy
+from scrapy.http import Request, Response
+from twisted.python.failure import Failure
+
+from awardwatch.config import SourceConfig
+from awardwatch.errors import BlockedResponse, MalformedResponse
+from scrapers.parsers import ParseContext, Rejected, parser
+from scrapers.pipelines import REJECTED
+
+BLOCKED = "awardwatch/blocked"
+BLOCK_STATUSES = [401, 403, 429, 503]
+#: Words of challenge and bot-wall pages served with a 200.
+CHALLENGE_MARKERS = (
+    b"cf-challenge", b"challenge-platform", b"captcha-delivery", b"px-captcha",
+    b"_incapsula_resource", b"Access Denied</title>", b"Attention Required! | Cloudflare",
+)  # fmt: skip
+
+
+class SourceSpider(scrapy.Spider):
+    """Base of the source spiders. ``source`` is the SourceConfig (or its JSON, from Scrapyd)."""
+
+    name: ClassVar[str] = ""  # type: ignore[misc]
+    handle_httpstatus_list = BLOCK_STATUSES
+
+    def __init__(self, source: SourceConfig | str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if source is None:
+            raise ValueError(f"spider {self.name!r} needs a source (its [[sources]] entry)")
+        if isinstance(source, str):
+            source = SourceConfig.model_validate_json(source)
+        self.source = source
+        self.started_at = datetime.now(UTC)
+
+    # -- requests -------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Request]:
+        for request in self.requests():
+            yield request
+
+    def requests(self) -> Iterable[Request]:
+        """The first requests of a run; by default one GET per configured URL."""
+        for url in self.source.urls:
+            yield self.request(url)
+
+    def request(self, url: str, **kwargs: Any) -> Request:
+        meta = kwargs.pop("meta", {})
+        if self.source.render == "browser":
+            meta = {**self.browser_meta(), **meta}
+        if self.source.proxy:
+            meta.setdefault("proxy", self.source.proxy)
+        return Request(url, callback=self.parse, errback=self.failed, meta=meta, **kwargs)
+
+    def browser_meta(self) -> dict[str, Any]:
+        """Meta that sends a request through Chromium, in this run's own browser context."""
+        context = f"{self.source.name}-{int(self.started_at.timestamp())}"
+        meta: dict[str, Any] = {"playwright": True, "playwright_context": context}
+        if self.source.proxy:
+            meta["playwright_context_kwargs"] = {"proxy": {"server": self.source.proxy}}
+        return meta
+
+    # -- responses ------------------------------------------------------------------------
+
+    def context(self, response: Response) -> ParseContext:
+        return ParseContext(
+            source=self.source.name,
+            url=response.url,
+            program=self.source.program,
+            options=self.source.opts,
+            fetched_at=datetime.now(UTC),
+            status=response.status,
+        )
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        yield from self.read(response.body, response)
+
+    def read(self, body: bytes, response: Response) -> Iterator[dict[str, Any]]:
+        """Run the kind's parser on ``body``; count what it rejects and what blocks it."""
+        stats = self.crawler.stats
+        assert stats is not None
+        if self.blocked(response, body):
+            return
+        ctx = self.context(response)
+        try:
+            for result in parser(self.name)(body, ctx):
+                if isinstance(result, Rejected):
+                    stats.inc_value(f"{REJECTED}/{result.reason}")
+                    continue
+                yield {**result, "source": self.source.name, "seen_at": ctx.fetched_at}
+        except BlockedResponse as exc:
+            self.record_block(str(exc), response.url)
+        except MalformedResponse as exc:
+            stats.inc_value(f"{REJECTED}/malformed response")
+            stats.set_value("awardwatch/last_problem", f"{response.url}: {exc}")
+            self.logger.warning("%s: %s", response.url, exc)
+
+    def blocked(self, response: Response, body: bytes) -> bool:
+        if response.status in BLOCK_STATUSES:
+            self.record_block(f"HTTP {response.status}", response.url)
+            return True
+        head = body[:20_000]
+        if any(marker in head for marker in CHALLENGE_MARKERS):
+            self.record_block("challenge page", response.url)
+            return True
+        return False
+
+    def record_block(self, reason: str, url: str) -> None:
+        stats = self.crawler.stats
+        assert stats is not None
+        stats.inc_value(BLOCKED)
+        stats.set_value("awardwatch/last_problem", f"blocked: {reason} at {url}")
+        self.logger.warning("blocked: %s at %s", reason, url)
+
+    def failed(self, failure: Failure) -> None:
+        stats = self.crawler.stats
+        assert stats is not None
+        stats.inc_value("awardwatch/request_failed")
+        request = getattr(failure, "request", None)
+        where = request.url if request is not None else "request"
+        stats.set_value("awardwatch/last_problem", f"{where}: {failure.getErrorMessage()}")
+        self.logger.warning("%s failed: %s", where, failure.getErrorMessage())

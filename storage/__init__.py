@@ -1,0 +1,1 @@
+"""Storage: the SQLite database (offers, events, runs, outbox) and the spreadsheet sinks."""

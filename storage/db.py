@@ -1,0 +1,161 @@
+"""The SQLite database: opened in WAL mode and migrated to the current schema.
+
+Migrations are numbered by their place in MIGRATIONS and tracked in ``PRAGMA user_version``,
+so an upgrade keeps existing data: add a function at the end, never edit a released one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+
+def _initial(db: sqlite_utils.Database) -> None:
+    db["offers"].create(
+        {
+            "key": str,
+            "source": str,
+            "program": str,
+            "title": str,
+            "airline": str,
+            "origin": str,
+            "destination": str,
+            "region": str,
+            "depart_date": str,
+            "travel_start": str,
+            "travel_end": str,
+            "cabin": str,
+            "miles": int,
+            "trip": str,
+            "taxes": float,
+            "currency": str,
+            "discount_pct": float,
+            "promo": int,
+            "promo_reason": str,
+            "book_by": str,
+            "seats": int,
+            "url": str,
+            "first_seen": str,
+            "last_seen": str,
+            "gone_since": str,
+            "best_miles": int,
+        },
+        pk="key",
+    )
+    db["runs"].create(
+        {
+            "id": int,
+            "source": str,
+            "started": str,
+            "finished": str,
+            "status": str,
+            "items": int,
+            "offers": int,
+            "events": int,
+            "rejected": str,
+            "errors": int,
+            "message": str,
+            "duration": float,
+        },
+        pk="id",
+    )
+    db["events"].create(
+        {
+            "id": int,
+            "offer_key": str,
+            "kind": str,
+            "miles": int,
+            "previous_miles": int,
+            "at": str,
+            "run_id": int,
+            "source": str,
+            "rules": str,
+            "offer": str,
+        },
+        pk="id",
+        foreign_keys=[("offer_key", "offers", "key"), ("run_id", "runs", "id")],
+    )
+    db["outbox"].create(
+        {
+            "id": int,
+            "event_id": int,
+            "target": str,
+            "chat": str,
+            "status": str,
+            "attempts": int,
+            "next_attempt": str,
+            "last_error": str,
+            "created": str,
+            "sent_at": str,
+        },
+        pk="id",
+        foreign_keys=[("event_id", "events", "id")],
+    )
+    db["outbox"].create_index(["event_id", "target", "chat"], unique=True)
+    db["outbox"].create_index(["status", "next_attempt"])
+    db["events"].create_index(["at"])
+    db["runs"].create_index(["source", "started"])
+    db["offers"].create_index(["program", "miles"])
+
+
+#: Schema changes in order. Append only.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_initial]
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply the migrations this database has not had yet; return the new version."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        with db.conn:
+            step(db)
+            db.execute(f"PRAGMA user_version = {number}")
+    return len(MIGRATIONS)
+
+
+def connect(path: Path | str) -> sqlite_utils.Database:
+    """Open (creating when needed) the bot's database, in WAL mode and migrated."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+    db = sqlite_utils.Database(conn)
+    if str(path) != ":memory:":
+        db.enable_wal()
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA synchronous = NORMAL")
+    migrate(db)
+    return db
+
+
+def backup(db: sqlite_utils.Database, target: Path | str) -> None:
+    """Copy the live database with SQLite's online backup API (safe while it is written)."""
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    destination = sqlite3.connect(str(target))
+    try:
+        db.conn.backup(destination)
+    finally:
+        destination.close()
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """All-or-nothing writes. Inside, write with ``db.execute`` only: sqlite-utils' own
+    insert methods commit on their own and would end the transaction early."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def insert(db: sqlite_utils.Database, table: str, row: dict[str, object]) -> int:
+    """INSERT one row with plain SQL (safe inside ``transaction``); return its rowid."""
+    columns = ", ".join(f"[{c}]" for c in row)
+    marks = ", ".join("?" for _ in row)
+    cursor = db.execute(f"INSERT INTO [{table}] ({columns}) VALUES ({marks})", list(row.values()))
+    return int(cursor.lastrowid or 0)

@@ -1,0 +1,154 @@
+"""The analysts' spreadsheet: worksheets Offers (every event, newest last), Current (live
+offers) and Runs. The local XLSX file is the embedded default; the Google Sheet has the same
+columns (storage/sheets.py). Text is always stored as text, never as a formula."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+
+from storage.offers import current
+
+OFFER_FIELDS = [
+    "program", "airline", "origin", "destination", "region", "depart_date", "travel_start",
+    "travel_end", "cabin", "miles", "trip", "taxes", "currency", "discount_pct", "promo",
+    "promo_reason", "book_by", "seats", "title", "url",
+]  # fmt: skip
+OFFERS_COLUMNS = ["event_id", "event", "at", "source", *OFFER_FIELDS, "previous_miles", "rules"]
+CURRENT_COLUMNS = ["key", "source", *OFFER_FIELDS, "first_seen", "last_seen", "best_miles"]
+RUNS_COLUMNS = [
+    "run_id", "source", "started", "finished", "status", "items", "offers", "events",
+    "rejected", "errors", "message",
+]  # fmt: skip
+DATE_COLUMNS = {"depart_date", "travel_start", "travel_end", "book_by"}
+TIME_COLUMNS = {"at", "started", "finished", "first_seen", "last_seen"}
+NUMBER_COLUMNS = {"miles", "previous_miles", "taxes", "discount_pct", "seats", "best_miles",
+                  "event_id", "run_id", "items", "offers", "events", "errors"}  # fmt: skip
+WORKSHEETS = {"Offers": OFFERS_COLUMNS, "Current": CURRENT_COLUMNS, "Runs": RUNS_COLUMNS}
+
+
+def event_row(event: dict[str, Any]) -> dict[str, Any]:
+    """One Offers row from an ``events`` table row."""
+    offer = json.loads(event["offer"])
+    from offers.places import region_of
+
+    return {
+        "event_id": event["id"],
+        "event": event["kind"],
+        "at": event["at"],
+        "source": event["source"],
+        **{f: offer.get(f) for f in OFFER_FIELDS},
+        "region": region_of(offer.get("destination")),
+        "previous_miles": event["previous_miles"],
+        "rules": ", ".join(json.loads(event["rules"] or "[]")),
+    }
+
+
+def current_row(offer: dict[str, Any]) -> dict[str, Any]:
+    return {c: offer.get(c) for c in CURRENT_COLUMNS}
+
+
+def run_row(run: dict[str, Any]) -> dict[str, Any]:
+    row = {c: run.get(c) for c in RUNS_COLUMNS}
+    row["run_id"] = run["id"]
+    rejected = json.loads(run.get("rejected") or "{}")
+    row["rejected"] = ", ".join(f"{k}: {v}" for k, v in sorted(rejected.items()))
+    return row
+
+
+def typed(column: str, value: Any) -> Any:
+    """A cell value: dates as dates, times as times, numbers as numbers, the rest as text."""
+    if value is None or value == "":
+        return None
+    if column in DATE_COLUMNS and isinstance(value, str):
+        return date.fromisoformat(value)
+    if column in TIME_COLUMNS and isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=None)
+    if column in NUMBER_COLUMNS:
+        return value
+    if column == "promo":
+        return bool(value)
+    return str(value)
+
+
+@dataclass
+class SheetData:
+    offers: list[dict[str, Any]]
+    current: list[dict[str, Any]]
+    runs: list[dict[str, Any]]
+
+    @classmethod
+    def read(cls, db: sqlite_utils.Database) -> SheetData:
+        return cls(
+            offers=[event_row(e) for e in db.query("SELECT * FROM events ORDER BY id")],
+            current=[current_row(o) for o in current(db)],
+            runs=[run_row(r) for r in db.query("SELECT * FROM runs ORDER BY id")],
+        )
+
+
+class LocalSpreadsheet:
+    """The spreadsheet as an XLSX file, rewritten whole (atomically) from the database."""
+
+    name = "spreadsheet"
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def write(self, db: sqlite_utils.Database) -> int:
+        data = SheetData.read(db)
+        book = Workbook()
+        book.remove(book.active)  # type: ignore[arg-type]
+        for title, columns, rows in (
+            ("Offers", OFFERS_COLUMNS, data.offers),
+            ("Current", CURRENT_COLUMNS, data.current),
+            ("Runs", RUNS_COLUMNS, data.runs),
+        ):
+            _fill(book.create_sheet(title), columns, rows)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".xlsx.tmp")
+        os.close(handle)
+        try:
+            book.save(temporary)
+            os.replace(temporary, self.path)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+        return len(data.offers)
+
+
+def _fill(sheet: Any, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    sheet.append(columns)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    for row in rows:
+        sheet.append([None] * len(columns))
+        for index, column in enumerate(columns, start=1):
+            _set(sheet.cell(row=sheet.max_row, column=index), column, row.get(column))
+
+
+def _set(cell: Any, column: str, value: Any) -> None:
+    value = typed(column, value)
+    if isinstance(value, str):
+        cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        cell.data_type = "s"  # text stays text: "=IMPORTXML(…)" must not become a formula
+        if column == "url" and value.startswith(("http://", "https://")):
+            cell.hyperlink = value
+        return
+    cell.value = value
+    if isinstance(value, date | datetime):
+        cell.number_format = "yyyy-mm-dd hh:mm" if isinstance(value, datetime) else "yyyy-mm-dd"
+
+
+Formatter = Callable[[str, Any], Any]
