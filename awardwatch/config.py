@@ -256,10 +256,17 @@ class Config(Strict):
         raise UnknownSourceError(f"no source named {name!r} in the config (configured: {known})")
 
 
+_NESTED = re.compile(r"^(options(?:\.[\w-]+)*): (.*)$", re.DOTALL)
+
+
 def _nested(exc: ValidationError, prefix: str) -> ValueError:
+    """A nested model's error as ``path: message``; _format lifts the path into the key."""
     first = exc.errors()[0]
     where = ".".join([prefix, *(str(p) for p in first["loc"])])
-    return ValueError(f"{where}: {first['msg'].removeprefix('Value error, ')}")
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    return ValueError(f"{where}: {message}")
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -281,6 +288,9 @@ def _format(exc: ValidationError, path: Path) -> str:
             message = "unknown key"
         if "input" in error and error["type"] not in {"extra_forbidden", "missing", "value_error"}:
             message += f" (got {error['input']!r})"
+        nested = _NESTED.match(message)
+        if nested:
+            where, message = f"{where}.{nested.group(1)}", nested.group(2)
         lines.append(f"  {where}: {message}")
     return "\n".join(lines)
 

@@ -70,6 +70,12 @@ def project_settings(config: Config) -> Settings:
     if config.browser.executable:
         launch["executable_path"] = str(config.browser.executable)
     settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch, priority="project")
+    # conditional requests (ETag / Last-Modified): an unchanged page costs a 304
+    settings.set("HTTPCACHE_ENABLED", True, priority="project")
+    settings.set("HTTPCACHE_POLICY", "scrapy.extensions.httpcache.RFC2616Policy", priority="project")
+    cache_dir = (config.bot.database.parent / "httpcache").resolve()
+    settings.set("HTTPCACHE_DIR", str(cache_dir), priority="project")
+    settings.set("HTTPCACHE_IGNORE_HTTP_CODES", [401, 403, 429, 500, 502, 503, 504], priority="project")
     timeout_ms = int(config.browser.timeout_seconds * 1000)
     settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", timeout_ms, priority="project")
     return settings

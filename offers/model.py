@@ -202,8 +202,9 @@ def make_offer(raw: dict[str, Any]) -> Offer:
 
 def _reason(exc: ValidationError) -> str:
     first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "offer"
     message = first["msg"].removeprefix("Value error, ")
+    if not first["loc"]:
+        return message  # a rule about the whole offer: its message says it all
     if first["type"] == "extra_forbidden":
         message = "not a field of an offer"
     if first["type"] == "missing":
@@ -212,7 +213,7 @@ def _reason(exc: ValidationError) -> str:
         shown = repr(first["input"])
         if len(shown) <= 40 and not isinstance(first["input"], dict):
             message = f"{message} (got {shown})"
-    return f"{where}: {message}"
+    return f"{'.'.join(str(p) for p in first['loc'])}: {message}"
 
 
 def rejection_code(reason: str) -> str:

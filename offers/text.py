@@ -6,9 +6,10 @@ import re
 from datetime import date, datetime
 
 import dateparser
+from dateparser.search import search_dates
 
 _MILES = re.compile(
-    r"(?P<num>\d{1,3}(?:[,.\u00a0\u202f ]\d{3})+|\d+(?:[.,]\d+)?)\s*(?P<suffix>k|mil\b|thousand\b)?",
+    r"(?P<sign>[-\u2212]\s*)?(?P<num>\d{1,3}(?:[,.\u00a0\u202f ]\d{3})+|\d+(?:[.,]\d+)?)\s*(?P<suffix>k|mil\b|thousand\b)?",
     re.IGNORECASE,
 )
 
@@ -52,11 +53,12 @@ def parse_miles(text: str | int | float | None) -> int | None:
     if not match:
         return None
     num, suffix = match.group("num"), (match.group("suffix") or "").lower()
+    sign = -1 if match.group("sign") else 1
     if suffix:
         value = float(num.replace(",", ".").replace("\u00a0", "").replace(" ", ""))
-        return int(round(value * 1000))
+        return sign * int(round(value * 1000))
     digits = re.sub(r"[,.\u00a0\u202f ]", "", num) if re.search(r"[,.\s]\d{3}$", num) else num
-    return int(round(float(digits.replace(",", "."))))
+    return sign * int(round(float(digits.replace(",", "."))))
 
 
 def parse_cabin(text: str | None) -> str | None:
@@ -94,7 +96,11 @@ def parse_day(text: str | date | None, *, relative_to: datetime | None = None) -
         settings["PREFER_DATES_FROM"] = "future"
     parsed = dateparser.parse(stripped, settings=settings)  # type: ignore[arg-type]
     if parsed is None:
-        raise ValueError(f"unparseable date {text!r}")
+        # "Book by December 31, 2030": find the date within the words
+        found = search_dates(stripped, settings=settings)  # type: ignore[arg-type]
+        if not found:
+            raise ValueError(f"unparseable date {text!r}")
+        parsed = found[0][1]
     return parsed.date()
 
 

@@ -1,0 +1,58 @@
+# The project's verbs. CI runs `make test` on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_PORT := 8765
+
+.PHONY: install chromium demo run once panel test lint bench clean
+
+install: $(VENV)/.installed chromium
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+# Debian's Chromium where we can install it; otherwise Playwright's own build (needs internet).
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's chromium"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "no system chromium: fetching Playwright's"; $(BIN)/playwright install chromium; \
+	fi
+
+# One whole offline pass of the bot over the sample sites in fixtures/.
+demo: install
+	@rm -rf data/demo
+	@$(BIN)/python fixtures/serve.py --port $(DEMO_PORT) & server=$$!; \
+	trap 'kill $$server 2>/dev/null' EXIT; sleep 1; \
+	$(BIN)/python scheduler.py --config fixtures/demo.toml once; status=$$?; \
+	echo; echo "database: data/demo/awardwatch.db · spreadsheet: data/demo/offers.xlsx"; \
+	exit $$status
+
+# The daemon on config.toml.
+run: install
+	$(BIN)/python scheduler.py --config config.toml daemon
+
+once: install
+	$(BIN)/python scheduler.py --config config.toml once
+
+panel: install
+	$(BIN)/python scheduler.py --config config.toml panel
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: install
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,97 @@
+"""Shared fixtures: the sample sites on a local server, configs pointing at them, and a way to
+run the bot's CLI as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "fixtures"))
+
+import serve  # noqa: E402  (fixtures/serve.py)
+
+from storage.db import connect  # noqa: E402
+
+
+@dataclass
+class Sites:
+    root: Path
+    url: str
+
+    def replace(self, name: str, old: str, new: str) -> None:
+        path = self.root / name
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {name}"
+        path.write_text(text.replace(old, new))
+
+
+@pytest.fixture
+def sites(tmp_path: Path) -> Iterator[Sites]:
+    """A private copy of fixtures/sites served on 127.0.0.1 (tests may edit it)."""
+    root = tmp_path / "sites"
+    shutil.copytree(ROOT / "fixtures" / "sites", root)
+    server = serve.start(root)
+    yield Sites(root, f"http://127.0.0.1:{server.server_address[1]}")
+    server.shutdown()
+    server.server_close()
+
+
+def demo_config(tmp_path: Path, base_url: str, *, extra: str = "", only: list[str] | None = None) -> Path:
+    """fixtures/demo.toml pointed at ``base_url``, with its files in ``tmp_path``."""
+    text = (ROOT / "fixtures" / "demo.toml").read_text()
+    text = text.replace("http://127.0.0.1:8765", base_url)
+    text = text.replace('"../data/demo/awardwatch.db"', json.dumps(str(tmp_path / "bot.db")))
+    text = text.replace('"../data/demo/offers.xlsx"', json.dumps(str(tmp_path / "offers.xlsx")))
+    if only is not None:
+        blocks = text.split("\n[[sources]]")
+        kept = [b for b in blocks[1:] if any(f'name = "{name}"' in b for name in only)]
+        text = "\n[[sources]]".join([blocks[0], *kept])
+    path = tmp_path / "config.toml"
+    path.write_text(text + "\n" + extra)
+    return path
+
+
+@pytest.fixture
+def config_for(tmp_path: Path, sites: Sites) -> Any:
+    def make(*, extra: str = "", only: list[str] | None = None) -> Path:
+        return demo_config(tmp_path, sites.url, extra=extra, only=only)
+
+    return make
+
+
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run ``scheduler.py`` as a user would, from the repository root."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scheduler.py"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def run_once(config: Path, *extra: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """One pass of the bot; the parsed ``--json`` summary (plus ``stdout``)."""
+    done = cli("--config", str(config), "once", "--json", *extra, env=env)
+    lines = [line for line in done.stdout.splitlines() if line.startswith('{"runs"')]
+    assert lines, f"no summary (exit {done.returncode}):\n{done.stdout}\n{done.stderr}"
+    summary: dict[str, Any] = json.loads(lines[-1])
+    summary["stdout"] = done.stdout
+    summary["exit"] = done.returncode
+    return summary
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Any:
+    return connect(tmp_path / "test.db")
