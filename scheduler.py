@@ -1,5 +1,7 @@
 """awardwatch's one entry point: ``once`` for cron, ``daemon`` for a long-lived process,
-``parse`` to debug a source on a saved response, ``sources`` to see what is configured.
+``parse`` to debug a source on a saved response, ``sources`` to see what is configured and how
+it is doing, ``resume`` for a paused source, ``backup`` for the database, ``panel`` for the
+web panel.
 
 This file wires the parts together; named errors become messages and exit codes here.
 """
@@ -112,6 +114,25 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_resume(args: argparse.Namespace) -> int:
+    from awardwatch.health import resume
+    from storage.db import connect
+
+    config = config_module.load(args.config, check_env=False)
+    config.source(args.source)
+    if resume(connect(config.bot.database), args.source):
+        print(f"source {args.source} resumed; the daemon runs it at its next scheduled time")
+    else:
+        print(f"source {args.source} was not paused")
+    return EXIT_OK
+
+
+def cmd_panel(args: argparse.Namespace) -> int:
+    from awardwatch.panel import command
+
+    return int(command(args))
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="awardwatch", description=__doc__.split("\n\n")[0])
     top.add_argument("--config", default="config.toml", help="config file (default: config.toml)")
@@ -136,6 +157,20 @@ def parser() -> argparse.ArgumentParser:
     sources = commands.add_parser("sources", help="list sources, schedules and last runs")
     sources.add_argument("--json", action="store_true")
     sources.set_defaults(func=cmd_sources)
+
+    resume = commands.add_parser("resume", help="resume a source paused after failing for days")
+    resume.add_argument("source")
+    resume.set_defaults(func=cmd_resume)
+
+    panel = commands.add_parser("panel", help="browse offers, history and health in a browser")
+    panel.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    panel.add_argument("--port", type=int, default=8001, help="port (default: 8001)")
+    panel.add_argument(
+        "--password-env", default=None, metavar="NAME",
+        help="environment variable holding the password (default: AWARDWATCH_PANEL_PASSWORD);"
+        " required when the host is not 127.0.0.1/localhost",
+    )  # fmt: skip
+    panel.set_defaults(func=cmd_panel)
 
     backup = commands.add_parser("backup", help="copy the database safely while it runs")
     backup.add_argument("path")

@@ -14,7 +14,8 @@ import sqlite_utils
 
 from awardwatch.config import Config, SourceConfig
 from awardwatch.crawl import CrawlResult, Crawls
-from awardwatch.deliver import DeliveryReport, drain
+from awardwatch.deliver import DeliveryReport, alert_admins, drain
+from awardwatch.health import admin_message
 from awardwatch.pipeline import RunSummary, record
 from notifiers import plugin
 from notifiers.base import Notifier
@@ -111,25 +112,61 @@ class Bot:
         await self.start()
         return await drain(self.db, self.notifiers)
 
+    async def crawl(self, source: SourceConfig) -> CrawlResult:
+        """Crawl here, or on a Scrapyd node when ``[scale_out]`` says so."""
+        scale_out = self.config.scale_out
+        if scale_out is not None and scale_out.remote(source.name):
+            from awardwatch.scaleout import crawl_on_scrapyd
+
+            return await crawl_on_scrapyd(scale_out, source)
+        budget = self.budget_left(source)
+        if budget == 0:
+            now = datetime.now(UTC)
+            return CrawlResult(source.name, started=now, finished=now, errors=1,
+                               message=f"daily budget of {source.daily_budget} requests used up")  # fmt: skip
+        return await self.crawls.run(source, budget)
+
+    def budget_left(self, source: SourceConfig) -> int | None:
+        """Requests the source may still make today (UTC), or None without a budget."""
+        if not source.daily_budget:
+            return None
+        today = datetime.now(UTC).date().isoformat()
+        used = self.db.execute(
+            "SELECT coalesce(sum(requests), 0) FROM runs WHERE source = ? AND started >= ?",
+            [source.name, today],
+        ).fetchone()[0]
+        return max(0, source.daily_budget - int(used))
+
+    async def check_health(self, source: SourceConfig, summary: RunSummary) -> None:
+        """Tell the admin when the source starts failing or recovers (once each)."""
+        text = admin_message(self.db, source, summary.message)
+        if text:
+            log.warning(text)
+            await self.start()
+            await alert_admins(self.notifiers, text)
+
     async def run_source(self, source: SourceConfig) -> RunSummary | None:
-        result = await self.crawls.run(source)
+        result = await self.crawl(source)
         if self.stopping:
             log.warning("run of %s interrupted by shutdown; not recorded", source.name)
             return None
         summary = self.record(result)
         self.write_sinks()
         await self.deliver()
+        await self.check_health(source, summary)
         return summary
 
     async def run_once(self, sources: Sequence[SourceConfig]) -> dict[str, Any]:
         """Crawl ``sources`` together, record each run, then update sinks and deliver."""
-        results = await asyncio.gather(*(self.crawls.run(s) for s in sources))
+        results = await asyncio.gather(*(self.crawl(s) for s in sources))
         summaries = [self.record(r) for r in results]
         sinks = self.write_sinks()
         delivery = await self.deliver()
+        for source, summary in zip(sources, summaries, strict=True):
+            await self.check_health(source, summary)
         return {
             "runs": [s.as_json() for s in summaries],
             "sinks": sinks,
             "delivery": delivery.as_json(),
-            "ok": all(s.status != "error" for s in summaries),
+            "ok": all(s.status in ("ok", "empty") for s in summaries),
         }

@@ -81,6 +81,20 @@ class SheetsSettings(Strict):
     api_base: str | None = None
 
 
+class ScaleOutSettings(Strict):
+    """Crawl on Scrapyd nodes; filtering, dedupe and delivery stay in this process."""
+
+    nodes: list[str] = Field(min_length=1, description="Scrapyd base URLs")
+    project: str = "awardwatch"
+    sources: list[str] = Field(default_factory=list, description="sources crawled remotely; [] = all")
+    auth_env: str | None = Field(default=None, description="env var holding user:password")
+    poll_seconds: float = Field(default=2, gt=0)
+    timeout_seconds: float = Field(default=3600, gt=0)
+
+    def remote(self, source: str) -> bool:
+        return not self.sources or source in self.sources
+
+
 class Watch(Strict):
     """One watchlist entry: routes, dates and cabins a source turns into requests."""
 
@@ -227,6 +241,7 @@ class Config(Strict):
     dedupe: DedupeSettings = Field(default_factory=DedupeSettings)
     spreadsheet: SpreadsheetSettings = Field(default_factory=SpreadsheetSettings)
     sheets: SheetsSettings | None = None
+    scale_out: ScaleOutSettings | None = None
     rules: list[Rule] = Field(default_factory=list)
     notifiers: list[NotifierConfig] = Field(default_factory=list)
     sources: list[SourceConfig] = Field(default_factory=list)
@@ -241,7 +256,11 @@ class Config(Strict):
                 seen.add(item.name)
         rule_names = {r.name for r in self.rules}
         for notifier in self.notifiers:
-            for rule in notifier.rules:
+            routed = list(notifier.rules)
+            for target in (notifier.model_extra or {}).get("chats") or []:
+                if isinstance(target, dict):
+                    routed += list(target.get("rules", []))
+            for rule in routed:
                 if rule not in rule_names:
                     raise ValueError(f"notifier {notifier.name!r} routes unknown rule {rule!r}")
         return self

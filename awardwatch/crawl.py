@@ -17,6 +17,7 @@ from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.project import get_project_settings
 
+from awardwatch.browser import SharedBrowser
 from awardwatch.config import Config, SourceConfig
 from offers.model import Offer
 from scrapers.pipelines import REJECTED
@@ -40,6 +41,7 @@ class CrawlResult:
     blocked: int = 0
     responses: int = 0
     items: int = 0
+    requests: int = 0
     message: str = ""
 
     @property
@@ -65,6 +67,8 @@ def project_settings(config: Config) -> Settings:
     if not settings.get("BOT_NAME") or settings.get("BOT_NAME") == "scrapybot":
         settings.setmodule("scrapers.settings", priority="project")
     settings.set("USER_AGENT", config.bot.agent, priority="project")
+    # where spiders keep small state of their own (API call budgets), next to the database
+    settings.set("AWARDWATCH_STATE_DIR", str(config.bot.database.parent.resolve()), priority="project")
     launch = dict(settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS"))
     launch["headless"] = config.browser.headless
     if config.browser.executable:
@@ -72,7 +76,7 @@ def project_settings(config: Config) -> Settings:
     settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch, priority="project")
     # conditional requests (ETag / Last-Modified): an unchanged page costs a 304
     settings.set("HTTPCACHE_ENABLED", True, priority="project")
-    settings.set("HTTPCACHE_POLICY", "scrapy.extensions.httpcache.RFC2616Policy", priority="project")
+    settings.set("HTTPCACHE_POLICY", "scrapers.httpcache.RevalidatingPolicy", priority="project")
     cache_dir = (config.bot.database.parent / "httpcache").resolve()
     settings.set("HTTPCACHE_DIR", str(cache_dir), priority="project")
     settings.set("HTTPCACHE_IGNORE_HTTP_CODES", [401, 403, 429, 500, 502, 503, 504], priority="project")
@@ -92,8 +96,6 @@ def source_settings(source: SourceConfig) -> dict[str, Any]:
             "http": "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler",
             "https": "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler",
         }
-    if source.daily_budget:
-        values["CLOSESPIDER_PAGECOUNT"] = source.daily_budget
     return values
 
 
@@ -103,8 +105,11 @@ def result_from_stats(result: CrawlResult, stats: dict[str, Any]) -> CrawlResult
             result.rejected[key.removeprefix(f"{REJECTED}/")] += int(value)
     result.blocked = int(stats.get(BLOCKED, 0))
     result.responses = int(stats.get("response_received_count", 0))
+    result.requests = int(stats.get("downloader/request_count", 0))
     result.errors += int(stats.get("awardwatch/request_failed", 0))
     result.errors += int(stats.get("spider_exceptions/count", 0))
+    # a browser page that never requested the data it should have, and was not a block page
+    result.errors += int(stats.get("awardwatch/capture_timeout", 0))
     result.message = str(stats.get("awardwatch/last_problem", "")) or result.message
     return result
 
@@ -112,21 +117,27 @@ def result_from_stats(result: CrawlResult, stats: dict[str, Any]) -> CrawlResult
 class Crawls:
     """Starts crawls on the running reactor with one AsyncCrawlerRunner."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, browser: SharedBrowser | None = None) -> None:
         self.config = config
         self.settings = project_settings(config)
         self.runner = AsyncCrawlerRunner(Settings())
         self.loader = SpiderLoader.from_settings(self.settings)
+        self.browser = browser
 
-    def crawler(self, source: SourceConfig) -> Crawler:
+    def crawler(self, source: SourceConfig, budget: int | None = None) -> Crawler:
         settings = self.settings.copy()
         settings.setdict(source_settings(source), priority="spider")
+        if budget is not None:
+            settings.set("CLOSESPIDER_PAGECOUNT", budget, priority="spider")
+        if self.browser is not None and source.render == "browser":
+            settings.set("PLAYWRIGHT_CDP_URL", self.browser.for_run(), priority="spider")
+            settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", {}, priority="spider")
         return Crawler(self.loader.load(source.kind), settings)
 
-    async def run(self, source: SourceConfig) -> CrawlResult:
-        """Crawl one source to the end and return what it found."""
+    async def run(self, source: SourceConfig, budget: int | None = None) -> CrawlResult:
+        """Crawl one source to the end (or ``budget`` pages) and return what it found."""
         result = CrawlResult(source.name, started=datetime.now(UTC))
-        crawler = self.crawler(source)
+        crawler = self.crawler(source, budget)
 
         def scraped(item: dict[str, Any]) -> None:
             result.items += 1

@@ -4,6 +4,7 @@ schedule (interval or cron, with jitter, never two runs of a source at once)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from datetime import UTC, datetime, timedelta
@@ -15,8 +16,13 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from scrapy.utils.defer import deferred_from_coro
 
+from awardwatch import health
 from awardwatch.bot import Bot
+from awardwatch.browser import SharedBrowser
 from awardwatch.config import Config, SourceConfig, parse_interval
+from awardwatch.crawl import Crawls
+from awardwatch.deliver import alert_admins
+from notifiers.telegram_bot import run_bot
 
 log = logging.getLogger("awardwatch.daemon")
 
@@ -43,8 +49,16 @@ class Daemon:
         self.config = config
         self.reactor = reactor
         self.bot = bot or Bot(config)
+        self.browser = SharedBrowser(
+            config.browser.executable,
+            headless=config.browser.headless,
+            restart_every=config.browser.restart_every,
+        )
+        self.bot._crawls = Crawls(config, self.browser)
         self.scheduler = AsyncIOScheduler(event_loop=reactor._asyncioEventloop, timezone=UTC)
         self.passes = 0
+        self.subscriber_stop = asyncio.Event()
+        self.subscriber_task: asyncio.Task[None] | None = None
 
     def run(self) -> None:
         self.reactor.callWhenRunning(self.start)
@@ -68,15 +82,45 @@ class Daemon:
                 next_run_time=first_run(source, now),
             )
         self.scheduler.start()
+        # the Telegram subscriber bot answers /watch and friends on the same loop
+        self.subscriber_task = self.reactor._asyncioEventloop.create_task(
+            run_bot(self.config, self.bot.db, self.subscriber_stop)
+        )
         log.info("daemon started: %d sources scheduled", len(sources))
 
     async def run_source(self, source: SourceConfig) -> None:
+        state = health.health(self.bot.db, source.name)
+        if state.paused:
+            return
         try:
             await self.bot.run_source(source)
+        except asyncio.CancelledError:
+            log.warning("run of %s cancelled by shutdown; not recorded", source.name)
+            return
         except Exception:
             log.exception("source %s: run failed", source.name)
         finally:
             self.passes += 1
+        if not self.bot.stopping:
+            await self.after_run(source)
+
+    async def after_run(self, source: SourceConfig) -> None:
+        """Back a failing source off (capped), and pause one that has failed for days."""
+        now = datetime.now(UTC)
+        state = health.health(self.bot.db, source.name)
+        if health.should_pause(state, now):
+            reason = f"failing since {state.failing_since:%Y-%m-%d %H:%M} UTC ({state.status})"
+            health.pause(self.bot.db, source.name, reason, now)
+            text = (f"⏸ source {source.name} paused: {reason}. "
+                    f"Resume it with `scheduler.py resume {source.name}`.")  # fmt: skip
+            log.warning(text)
+            await alert_admins(self.bot.notifiers, text)
+            return
+        delay = health.backoff(source, state.streak)
+        job = self.scheduler.get_job(source.name)
+        if delay is not None and job is not None:
+            log.info("source %s: %s, next try in %s", source.name, state.status, delay)
+            job.modify(next_run_time=now + delay)
 
     def stop(self) -> Any:
         """Stop scheduling, stop crawls in flight (their runs are not recorded), close."""
@@ -87,6 +131,12 @@ class Daemon:
         return deferred_from_coro(self._close())
 
     async def _close(self) -> None:
-        if self.bot._crawls is not None:
-            await self.bot.crawls.stop()
-        await self.bot.close()
+        self.subscriber_stop.set()
+        if self.subscriber_task is not None:
+            await self.subscriber_task
+        try:
+            if self.bot._crawls is not None:
+                await self.bot.crawls.stop()
+            await self.bot.close()
+        finally:
+            self.browser.stop()

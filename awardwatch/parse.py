@@ -60,6 +60,11 @@ def parse_file(
         fetched_at=fetched,
     )
     try:
+        if source.kind == "feed":
+            from scrapers.parsers.feed import announcements
+
+            yield from announcements(body, fetched)
+            return
         for result in parser(source.kind)(body, ctx):
             if isinstance(result, Rejected):
                 if show_rejected:

@@ -80,6 +80,7 @@ def record(
             "items": result.items, "offers": len(passed), "events": 0,
             "rejected": json.dumps(dict(rejected), sort_keys=True), "errors": result.errors,
             "message": result.message, "duration": round(result.duration, 3),
+            "requests": result.requests,
         })  # fmt: skip
         for offer, rules in passed:
             event = observe(db, offer, rules=rules, run_id=run_id, now=now, settings=config.dedupe)

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from awardwatch.config import Config
+from awardwatch.health import health
 from storage.db import connect
 
 console = Console()
@@ -46,14 +47,18 @@ def last_runs(config: Config) -> dict[str, dict[str, Any]]:
 
 def print_sources(config: Config, *, as_json: bool = False) -> None:
     runs = last_runs(config)
+    db = connect(config.bot.database) if config.bot.database.exists() else None
     rows = []
     for source in config.sources:
         run = runs.get(source.name, {})
+        state = health(db, source.name) if db is not None else None
         rows.append({
             "name": source.name, "kind": source.kind, "enabled": source.enabled,
             "schedule": source.schedule, "render": source.render,
             "last_run": run.get("finished"), "status": run.get("status"),
             "offers": run.get("offers"), "message": run.get("message") or "",
+            "bad_runs_in_a_row": state.streak if state else 0,
+            "paused": state.paused if state else None,
         })  # fmt: skip
     if as_json:
         print(json.dumps(rows))
@@ -62,9 +67,14 @@ def print_sources(config: Config, *, as_json: bool = False) -> None:
     for column in ("name", "kind", "schedule", "last run", "status", "offers", "message"):
         table.add_column(column)
     for row in rows:
+        status = str(row["status"] or "-")
+        if row["bad_runs_in_a_row"] > 1:
+            status += f" ×{row['bad_runs_in_a_row']}"
+        if row["paused"]:
+            status = f"paused: {row['paused']}"
         table.add_row(
             row["name"] + ("" if row["enabled"] else " (disabled)"), row["kind"],
-            row["schedule"], str(row["last_run"] or "never"), str(row["status"] or "-"),
+            row["schedule"], str(row["last_run"] or "never"), status,
             str(row["offers"] if row["offers"] is not None else "-"), row["message"],
         )  # fmt: skip
     console.print(table)

@@ -1,14 +1,18 @@
 """What every notifier shares: options checked at start, messages split at offer boundaries,
-secrets masked, and a ``send`` that reports how it went instead of raising."""
+secrets masked, pacing within the service's rate limits, and a ``send`` that reports how it
+went instead of raising."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from awardwatch.config import NotifierConfig
 from awardwatch.errors import ConfigError
@@ -32,10 +36,108 @@ class Delivery:
     status: Literal["sent", "retry", "failed", "gone"]
     detail: str = ""
     retry_after: float | None = None
+    #: When a send that went out as several messages stopped part-way: how many of the
+    #: leading events the service had already accepted (None: all or nothing).
+    done: int | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == "sent"
+
+
+@dataclass(frozen=True)
+class AdminMessage:
+    """A plain-text message for the bot's operators (dead letters, failing sources), sent
+    through an admin notifier's ordinary ``send`` in place of an event."""
+
+    text: str
+    subject: str = "awardwatch"
+    id: int = 0
+
+    @property
+    def kind(self) -> str:
+        return "admin"
+
+
+#: What ``send`` takes: offer events, or an admin message.
+Item = Event | AdminMessage
+
+
+class Limits(BaseModel):
+    """Pacing keys every notifier accepts in its config table, over the plugin's defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rate_per_second: float | None = Field(default=None, gt=0)
+    chat_interval: float | None = Field(default=None, ge=0)
+    group_rate: int | None = Field(default=None, ge=1, description="messages per group_period")
+    group_period: float | None = Field(default=None, gt=0)
+    group_chats: list[str] = Field(default_factory=list)
+    max_attempts: int | None = Field(default=None, ge=1)
+    batch_size: int | None = Field(default=None, ge=1)
+    concurrency: int | None = Field(default=None, ge=1)
+
+
+LIMIT_KEYS = frozenset(Limits.model_fields)
+
+
+class Window:
+    """At most ``limit`` acquisitions in any ``period`` seconds: a sliding-window bucket, so
+    the bound holds for every window, not only on average."""
+
+    def __init__(self, limit: int, period: float) -> None:
+        self.limit = limit
+        self.period = period
+        self._stamps: deque[float] = deque()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while len(self._stamps) >= self.limit:
+                wait = self._stamps[0] + self.period - time.monotonic()
+                if wait <= 0:
+                    self._stamps.popleft()
+                else:
+                    await asyncio.sleep(wait)
+            self._stamps.append(time.monotonic())
+
+    def restamp(self, moment: float) -> None:
+        """Move the latest acquisition to ``moment``, when the message actually left."""
+        if self._stamps:
+            self._stamps[-1] = max(self._stamps[-1], moment)
+
+
+class Throttle:
+    """A notifier's rate limits: overall messages a second, least seconds between two messages
+    to one chat, and a cap per group chat. Shared by every chat the notifier sends to."""
+
+    def __init__(
+        self,
+        rate_per_second: float | None,
+        chat_interval: float,
+        group: tuple[int, float] | None,
+    ) -> None:
+        self.overall = Window(1, 1 / rate_per_second) if rate_per_second else None
+        self.chat_interval = chat_interval
+        self.group = group
+        self._chats: dict[str, Window] = {}
+        self._groups: dict[str, Window] = {}
+
+    async def wait(self, chat: str, is_group: bool) -> None:
+        """Return when one more message to ``chat`` stays within every limit."""
+        windows: list[Window] = []
+        if self.chat_interval > 0:
+            windows.append(self._chats.setdefault(chat, Window(1, self.chat_interval)))
+        if is_group and self.group:
+            windows.append(self._groups.setdefault(chat, Window(*self.group)))
+        if self.overall:
+            windows.append(self.overall)
+        for window in windows:
+            await window.acquire()
+        # Waiting for a later window delays the message: count it from when it leaves.
+        moment = time.monotonic()
+        for window in windows:
+            window.restamp(moment)
 
 
 class NoOptions(BaseModel):
@@ -53,27 +155,67 @@ class Notifier:
     #: messages to one chat; None where the service sets no limit.
     rate_per_second: ClassVar[float | None] = None
     chat_interval: ClassVar[float] = 0.0
+    #: Messages to one group chat per ``group_period`` seconds (Telegram: 20 a minute).
+    group_rate: ClassVar[int | None] = None
+    group_period: ClassVar[float] = 60.0
     #: Offers in one message before they are folded into a digest.
     digest_after: ClassVar[int] = 5
+    #: Most events handed to one ``send``, and chats served at the same time.
+    batch_size: ClassVar[int] = 20
+    concurrency: ClassVar[int] = 4
+    #: Failed tries after which a delivery becomes a dead letter.
+    max_attempts: ClassVar[int] = 8
     Options: ClassVar[type[BaseModel]] = NoOptions
 
     def __init__(self, config: NotifierConfig) -> None:
         self.name = config.name
         self.config = config
         extra = dict(config.model_extra or {})
+        limits = {key: extra.pop(key) for key in list(extra) if key in LIMIT_KEYS}
+        self.limits = self._validate(Limits, limits)
+        self.options: Any = self._validate(self.Options, extra)
+        self._apply(self.limits)
+        self.throttle = Throttle(
+            self.rate_per_second,
+            self.chat_interval,
+            (self.group_rate, self.group_period) if self.group_rate else None,
+        )
+
+    def _validate(self, model: type[BaseModel], values: dict[str, Any]) -> Any:
         try:
-            self.options: Any = self.Options.model_validate(extra)
+            return model.model_validate(values)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise ConfigError(
-                f"notifier {config.name!r} ({self.type_name}): {where}: "
+                f"notifier {self.config.name!r} ({self.type_name}): {where}: "
                 f"{first['msg'].removeprefix('Value error, ')}"
             ) from None
+
+    def _apply(self, limits: Limits) -> None:
+        # Config values shadow the plugin's class defaults on this instance only.
+        for key in LIMIT_KEYS - {"group_chats"}:
+            value = getattr(limits, key)
+            if value is not None:
+                setattr(self, key, value)
 
     def recipients(self, event: Event) -> list[str]:
         """The chats this notifier sends ``event`` to ("" for a single fixed destination)."""
         return [""]
+
+    def admin_chats(self) -> list[str]:
+        """The chats an admin alert goes to (by default: where events would go)."""
+        return [""]
+
+    def is_group(self, chat: str) -> bool:
+        """Whether ``chat`` is a group chat, paced by ``group_rate``; plugins that can tell
+        from the chat id override this, others list groups under ``group_chats``."""
+        return chat in self.limits.group_chats
+
+    async def pace(self, chat: str) -> None:
+        """Wait until one more message to ``chat`` keeps within the rate limits. Call it
+        before every message that goes to the service."""
+        await self.throttle.wait(chat, self.is_group(chat))
 
     async def start(self) -> None:
         """Open connections; called once before the first send."""
@@ -81,9 +223,30 @@ class Notifier:
     async def close(self) -> None:
         """Release connections."""
 
-    async def send(self, chat: str, events: Sequence[Event]) -> Delivery:
+    async def send(self, chat: str, events: Sequence[Item]) -> Delivery:
         """Deliver ``events`` to ``chat`` as one or more messages. Never raises."""
-        raise NotImplementedError
+        return await self.send_messages(chat, events, self.post_text)
+
+    async def post_text(self, chat: str, text: str) -> Delivery:
+        """Send one rendered message; text-based plugins implement this and inherit ``send``."""
+        return Delivery("failed", f"notifier type {self.type_name!r} cannot send text")
+
+    async def send_messages(
+        self,
+        chat: str,
+        events: Sequence[Item],
+        post: Callable[[str, str], Awaitable[Delivery]],
+    ) -> Delivery:
+        """Render ``events``, pace and ``post`` each message in order, and stop at the first
+        that does not go through, saying how many leading events were already delivered."""
+        done = 0
+        for text, covered in self.render_batches(events):
+            await self.pace(chat)
+            delivery = await post(chat, text)
+            if not delivery.ok:
+                return replace(delivery, detail=self.mask(delivery.detail), done=done)
+            done = covered
+        return Delivery("sent")
 
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line or an error."""
@@ -107,13 +270,27 @@ class Notifier:
     def render_offer(self, event: Event) -> str:
         return describe(event, escape=self.escape, link=self.link)
 
-    def render(self, events: Sequence[Event]) -> list[str]:
+    def render_admin(self, message: AdminMessage) -> str:
+        return self.escape(f"[{message.subject}] {message.text}")
+
+    def render_item(self, item: Item) -> str:
+        if isinstance(item, AdminMessage):
+            return self.render_admin(item)
+        return self.render_offer(item)
+
+    def render(self, events: Sequence[Item]) -> list[str]:
         """The messages for ``events``: one block per offer, a digest heading when there are
         many, split at offer boundaries so no message exceeds ``max_length``."""
-        blocks = [self.render_offer(e) for e in events]
-        if len(events) > self.digest_after:
-            blocks.insert(0, self.escape(f"{len(events)} award offers"))
-        return split_messages(blocks, self.max_length)
+        return [text for text, _ in self.render_batches(events)]
+
+    def render_batches(self, events: Sequence[Item]) -> list[tuple[str, int]]:
+        """Like ``render``, each message paired with how many events are complete once it and
+        the messages before it are delivered."""
+        blocks = [(self.render_item(e), i + 1) for i, e in enumerate(events)]
+        offers = sum(1 for e in events if isinstance(e, Event))
+        if offers > self.digest_after:
+            blocks.insert(0, (self.escape(f"{offers} award offers"), 0))
+        return split_counted(blocks, self.max_length)
 
 
 def describe(event: Event, *, escape: Any = lambda s: s, link: Any = None) -> str:
@@ -163,6 +340,28 @@ def split_messages(blocks: Sequence[str], limit: int, separator: str = "\n\n") -
                 current = piece
     if current:
         messages.append(current)
+    return messages
+
+
+def split_counted(
+    blocks: Sequence[tuple[str, int]], limit: int, separator: str = "\n\n"
+) -> list[tuple[str, int]]:
+    """``split_messages`` for blocks tagged with a running count; each message carries the
+    count of the last block that ends in it (a block cut in pieces counts at its last)."""
+    messages: list[tuple[str, int]] = []
+    current, count, before = "", 0, 0
+    for block, tag in blocks:
+        pieces = _cut(block, limit)
+        for number, piece in enumerate(pieces, start=1):
+            candidate = f"{current}{separator}{piece}" if current else piece
+            if len(candidate) > limit and current:
+                messages.append((current, count))
+                candidate = piece
+            current = candidate
+            count = tag if number == len(pieces) else before
+        before = tag
+    if current:
+        messages.append((current, count))
     return messages
 
 

@@ -63,9 +63,18 @@ class Announcement:
 #: where the word has an everyday meaning ("United", "Delta", "American").
 _PROGRAM_NAMES: tuple[tuple[str, str], ...] = (
     ("flyingblue", r"(?i:flying\s*blue|promo\s*rewards?|air\s*france|\bklm\b)"),
-    ("american", r"(?i:aadvantage|american\s+airlines|milesaaver|\baa\.com)|\bAmerican(?!\s+Express)\b"),
-    ("delta", r"(?i:skymiles|delta\s+air\s*lines|delta\.com)|\bDelta\b(?!\s+(?:[Ss]tate|[Ff]aucet))"),
-    ("united", r"(?i:mileageplus|united\s+airlines|united\.com)|\bUnited\b(?!\s+(?:States|Kingdom|Arab|Nations))"),
+    (
+        "american",
+        r"(?i:aadvantage|american\s+airlines|milesaaver|\baa\.com)|\bAmerican(?!\s+Express)\b",
+    ),
+    (
+        "delta",
+        r"(?i:skymiles|delta\s+air\s*lines|delta\.com)|\bDelta\b(?!\s+(?:[Ss]tate|[Ff]aucet))",
+    ),
+    (
+        "united",
+        r"(?i:mileageplus|united\s+airlines|united\.com)|\bUnited\b(?!\s+(?:States|Kingdom|Arab|Nations))",
+    ),
     ("southwest", r"(?i:rapid\s+rewards|southwest\s+airlines)|\bSouthwest\b"),
     ("alaska", r"(?i:mileage\s+plan|alaska\s+airlines|atmos\s+rewards)"),
     ("jetblue", r"(?i:trueblue|jetblue)"),
@@ -148,9 +157,9 @@ def _programs_in(words: str) -> list[str]:
     hits = [(m.start(), p) for p, rx in _PROGRAM_PATTERNS for m in rx.finditer(words)]
     named = [p for _, p in sorted(hits)]
     # an Avios airline named beside "Avios" owns it
-    if "british" in named and any(p in named for p in ("iberia", "aerlingus", "qatar", "finnair")):
-        if not re.search(r"(?i)british\s+airways|executive\s+club", words):
-            named = [p for p in named if p != "british"]
+    other_avios = any(p in named for p in ("iberia", "aerlingus", "qatar", "finnair"))
+    if other_avios and not re.search(r"(?i)british\s+airways|executive\s+club", words):
+        named = [p for p in named if p != "british"]
     return named
 
 
@@ -207,9 +216,9 @@ def decide(title: str, body: str, miles_priced: bool, discount: float | None) ->
         if _GUIDE.search(title) and not _TIME_LIMITED.search(whole):
             return "general guide"
         return ""
-    if discount and re.search(r"(?i)\b(?:redeem|redemption|award|reward|miles|points|avios)", whole):
-        if not (_BUY_MILES.search(whole) or _CASH.search(whole)):
-            return ""
+    about_awards = re.search(r"(?i)\b(?:redeem|redemption|award|reward|miles|points|avios)", whole)
+    if discount and about_awards and not (_BUY_MILES.search(whole) or _CASH.search(whole)):
+        return ""
     if _BUY_MILES.search(whole):
         return "buy miles bonus"
     if _CREDIT_CARD.search(whole):
@@ -227,16 +236,19 @@ _UNIT = r"(?:miles?|milles?|millas|milhas|meilen|miglia|points?|pts|punt[io]s|po
 _PROGRAM_WORD = r"(?:[A-Z][\w&+-]*\s+){0,2}"
 _NUMBER = r"\d{1,3}(?:[,.\u00a0\u202f ]\d{3})+|\d+(?:[.,]\d+)?\s?(?:k\b|K\b|mil\b)|\d{3,6}"
 _FIGURE = re.compile(
-    rf"(?P<num>{_NUMBER})(?:\s*(?P<unit>{_PROGRAM_WORD}{_UNIT}\b)|(?P<award>-(?:mile|point|avios)\s+award))?",
+    rf"(?P<num>{_NUMBER})(?:\s*(?P<unit>{_PROGRAM_WORD}{_UNIT}\b)"
+    r"|(?P<award>-(?:mile|point|avios)\s+award))?",
     re.IGNORECASE,
 )
 _TRIP_WORDS = {
-    "one-way": r"one[\s-]way|each\s+way|per\s+direction|aller\s+simple|solo\s+ida|s[oó]\s+ida|oneway"
-    r"|pro\s+strecke|(?:o|por)\s+trecho|por\s+tramo",
-    "round-trip": r"round[\s-]?trip|roundtrip|return|aller[\s-]retour|ida\s+y\s+vuelta|ida\s+e\s+volta"
-    r"|hin(?:-|\s+)\s*und\s+(?:zur[uü]ck|r[uü]ckflug)",
+    "one-way": r"one[\s-]way|each\s+way|per\s+direction|aller\s+simple|solo\s+ida|s[oó]\s+ida"
+    r"|oneway|pro\s+strecke|(?:o|por)\s+trecho|por\s+tramo",
+    "round-trip": r"round[\s-]?trip|roundtrip|return|aller[\s-]retour|ida\s+y\s+vuelta"
+    r"|ida\s+e\s+volta|hin(?:-|\s+)\s*und\s+(?:zur[uü]ck|r[uü]ckflug)",
 }
-_TRIP = re.compile("|".join(f"(?P<{k.replace('-', '_')}>{v})" for k, v in _TRIP_WORDS.items()), re.IGNORECASE)
+_TRIP = re.compile(
+    "|".join(f"(?P<{k.replace('-', '_')}>{v})" for k, v in _TRIP_WORDS.items()), re.IGNORECASE
+)
 #: Words before a figure that make it not the sale price: the regular price, a distance, a bonus.
 _NOT_PRICE_BEFORE = re.compile(
     r"(?i)(?:instead\s+of|rather\s+than|usual(?:ly)?|regular(?:ly)?|normal(?:ly)?|down\s+from|was|were"
@@ -247,7 +259,9 @@ _NOT_PRICE_AFTER = re.compile(
     r"(?i)^\s*(?:miles?\s+)?(?:or\s+(?:less|fewer|more)|nonstop|away|flown|distance|long|bonus|purchased"
     r"|members|travell?ers|people|subscribers|%|percent|\$)"
 )
-_PRICE_LEAD = re.compile(r"(?i)(?:\bfor|\bfrom|\bjust|\bonly|\bat|\bcosts?|\bpara|\bpour|\bdès|\bab|\bdesde|\bpor|:)\s*$")
+_PRICE_LEAD = re.compile(
+    r"(?i)(?:\bfor|\bfrom|\bjust|\bonly|\bat|\bcosts?|\bpara|\bpour|\bdès|\bab|\bdesde|\bpor|:)\s*$"
+)
 
 
 @dataclass(frozen=True)
@@ -268,7 +282,11 @@ def figures(words: str, award_context: bool) -> list[Figure]:
             continue
         trip = _trip_after(after) or _trip_before(before)
         unit = bool(match.group("unit") or match.group("award"))
-        bare = not unit and award_context and re.search(r"\d[,.\u00a0 ]\d{3}|k\b|K\b", match.group("num"))
+        bare = (
+            not unit
+            and award_context
+            and re.search(r"\d[,.\u00a0 ]\d{3}|k\b|K\b", match.group("num"))
+        )
         if not (unit or (bare and (trip or _PRICE_LEAD.search(before)))):
             continue
         if _NOT_PRICE_BEFORE.search(before) or _NOT_PRICE_AFTER.match(after):
@@ -287,16 +305,16 @@ def _is_year(num: str, unit: bool) -> bool:
 def _trip_after(after: str) -> str | None:
     # the trip type follows its figure closely, before any other figure
     window = re.sub(r"\([^)]*\)", " ", after[:80])
-    window = re.split(r"\d{1,3}(?:[,.]\d{3})+|\d+(?:[.,]\d+)?\s?[kK]\b|[.;!?](?:\s|$)|\n", window[:60], maxsplit=1)[0]
+    window = re.split(
+        r"\d{1,3}(?:[,.]\d{3})+|\d+(?:[.,]\d+)?\s?[kK]\b|[.;!?](?:\s|$)|\n", window[:60], maxsplit=1
+    )[0]
     match = _TRIP.search(window)
     return _trip_kind(match) if match else None
 
 
 def _trip_before(before: str) -> str | None:
-    match = None
-    for match in _TRIP.finditer(before[-35:]):
-        pass
-    return _trip_kind(match) if match else None
+    matches = list(_TRIP.finditer(before[-35:]))
+    return _trip_kind(matches[-1]) if matches else None
 
 
 def _trip_kind(match: re.Match[str]) -> str:
@@ -314,7 +332,9 @@ _CABIN_LIST = re.compile(
     rf"(?i)\b(?:{_CABIN_WORD})(?:\s*(?:/|&|,|\+|\band\b|\bor\b|\bet\b|\by\b|\be\b)\s*(?:{_CABIN_WORD}))*"
     r"(?:\s+(?:class|cabin|classe|clase|saver|awards?|seats?|tickets?|fares?|redemptions?))?"
 )
-_CABIN_LEAD = re.compile(r"(?i)\b(?:in|en|em|classe|clase|class|cabin|cabine)\s+(?:the\s+|la\s+|der\s+)?$")
+_CABIN_LEAD = re.compile(
+    r"(?i)\b(?:in|en|em|classe|clase|class|cabin|cabine)\s+(?:the\s+|la\s+|der\s+)?$"
+)
 _CABIN_NAMES = {
     "affaires": "business", "ejecutiva": "business", "executiva": "business", "turista": "economy",
     "économique": "economy", "economique": "economy", "première": "first", "premiere": "first",
@@ -329,7 +349,10 @@ def cabins(words: str) -> list[str]:
         names = re.findall(rf"(?i){_CABIN_WORD}", phrase)
         listed = (
             len(names) > 1
-            or re.search(r"(?i)(?:class|cabin|classe|clase|saver|award|seat|ticket|fare|redemption)s?$", phrase)
+            or re.search(
+                r"(?i)(?:class|cabin|classe|clase|saver|award|seat|ticket|fare|redemption)s?$",
+                phrase,
+            )
             or _CABIN_LEAD.search(words[max(0, match.start() - 12) : match.start()])
         )
         for name in names:
@@ -361,18 +384,24 @@ _NOT_PLACES = {
     "this", "these", "the", "it", "is", "in", "on", "at", "to", "of", "for", "from", "by", "and",
     "can", "will", "now", "here", "today", "flash", "reward", "rewards", "domestic", "amex",
     "chase", "citi", "capital", "bilt", "card", "cards", "lounge", "status", "elite", "tier",
-    "million", "mile", "club", "plus", "gold", "platinum", "diamond", "silver", "star", "sky",
+    "million", "club", "plus", "gold", "platinum", "diamond", "silver", "star", "sky",
     "early", "late", "last", "next", "may", "march", "june", "july", "august", "april", "friday",
 }  # fmt: skip
 _PLACE = re.compile(
     r"\b(?:[A-Z][a-zà-ÿ'’-]+(?:\s+(?:de\s+|del\s+|do\s+)?[A-Z][a-zà-ÿ'’-]+){0,2}|[A-Z]{3}|US|UK|USA)\b"
 )
-_CAPITALISED = r"(?:[A-ZÀ-Þ][\wà-ÿ'’-]*(?:\s+(?:de\s+|del\s+|do\s+|am\s+)?[A-ZÀ-Þ][\wà-ÿ'’-]*){0,2})"
+_CAPITALISED = (
+    r"(?:[A-ZÀ-Þ][\wà-ÿ'’-]*(?:\s+(?:de\s+|del\s+|do\s+|am\s+)?[A-ZÀ-Þ][\wà-ÿ'’-]*){0,2})"
+)
 #: "X to Y" in the languages of the sources: a route whose one end may be a name the place data
 #: does not know ("Lisboa", "Frankfurt"), taken as written when the other end is known.
-_ROUTE = re.compile(rf"(?P<a>{_CAPITALISED})\s*(?:\bto\b|[-–—→]|\bpara\b|\ba\b|\bà\b|\bnach\b|\bvers\b)\s*(?P<b>{_CAPITALISED})")
+_ROUTE = re.compile(
+    rf"(?P<a>{_CAPITALISED})\s*(?:\bto\b|[-–—→]|\bpara\b|\ba\b|\bà\b|\bnach\b|\bvers\b)\s*(?P<b>{_CAPITALISED})"
+)
 _DOMESTIC = re.compile(r"(?i)\bdomestic\b")
-_ORIGIN_LEAD = re.compile(r"(?i)(?:\bfrom|\bbetween|\bdeparting|\bout\s+of|\bdepuis|\bdesde|\bde|\bab|\bvon)\s+(?:the\s+)?$")
+_ORIGIN_LEAD = re.compile(
+    r"(?i)(?:\bfrom|\bbetween|\bdeparting|\bout\s+of|\bdepuis|\bdesde|\bde|\bab|\bvon)\s+(?:the\s+)?$"
+)
 _ORIGIN_TAIL = re.compile(r"(?i)^\s*(?:to|[-–—→>]|and\b(?=.*\bbetween\b)|à|a\b|para|nach)\s*")
 
 
@@ -410,7 +439,10 @@ def _routes(words: str, blocked: list[tuple[int, int]]) -> list[PlaceMention]:
     found: list[PlaceMention] = []
     for match in _ROUTE.finditer(words):
         a_words, b_words = match.group("a").split(), match.group("b").split()
-        origin = next((" ".join(a_words[i:]) for i in range(len(a_words)) if _known(" ".join(a_words[i:]))), None)
+        origin = next(
+            (" ".join(a_words[i:]) for i in range(len(a_words)) if _known(" ".join(a_words[i:]))),
+            None,
+        )
         destination = _resolvable(match.group("b"))
         if origin is None and destination is None:
             continue
@@ -501,9 +533,13 @@ def _date_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
         rf"|(?:{year}-\d{{2}}-\d{{2}})|(?i:{weekday})|(?i:tomorrow|tonight|today))"
     )
     single = re.compile(rf"(?<![\w-])(?P<d>{one})(?![\w])")
-    joint = r"\s*(?:[-–—]|(?i:to|through|thru|until|till|and|au|à|al|a|y|e|et|bis|hasta|até|und))\s*"
+    joint = (
+        r"\s*(?:[-–—]|(?i:to|through|thru|until|till|and|au|à|al|a|y|e|et|bis|hasta|até|und))\s*"
+    )
     lead = r"(?i:(?:from|between|du|del|de|vom|entre|dal)\s+(?:the\s+|le\s+|el\s+|o\s+)?)?"
-    pair = re.compile(rf"(?<![\w-]){lead}(?P<a>{one}){joint}(?:le\s+|el\s+|o\s+)?(?P<b>{one})(?![\w])")
+    pair = re.compile(
+        rf"(?<![\w-]){lead}(?P<a>{one}){joint}(?:le\s+|el\s+|o\s+)?(?P<b>{one})(?![\w])"
+    )
     return single, pair
 
 
@@ -569,15 +605,17 @@ def windows(words: str, published: date | None) -> tuple[date | None, date | Non
 
 
 def _date_kind(item: Stated) -> str | None:
-    """"book" or "travel" from the nearest keyword before the date; a bare range of months is
-    a travel window, a bare single date says nothing."""
+    """The kind of a date, "book" or "travel", from the nearest keyword before it; a bare range
+    is a travel window, a bare single date says nothing."""
     book = [m.end() for m in _BOOKING.finditer(item.lead)]
     travel = [m.end() for m in _TRAVEL.finditer(item.lead)]
     if book or travel:
         return "book" if max(book, default=-1) > max(travel, default=-1) else "travel"
     if item.is_range:
         return "travel"
-    if not item.is_range and re.search(r"(?i)(?:through|until|thru|till|by|jusqu'au|hasta|até|bis)\s+$", item.lead):
+    if not item.is_range and re.search(
+        r"(?i)(?:through|until|thru|till|by|jusqu'au|hasta|até|bis)\s+$", item.lead
+    ):
         return "travel" if re.search(r"(?i)travel|fly", item.lead) else None
     return None
 
@@ -588,7 +626,9 @@ def _resolve_range(item: Stated, published: date | None) -> tuple[date | None, d
         return None, end
     year = _year(item.end)
     start_text = item.start if _year(item.start) or year is None else f"{item.start} {year}"
-    start = _day(start_text, published if year is None and end is None else (end or published), last=False)
+    start = _day(
+        start_text, published if year is None and end is None else (end or published), last=False
+    )
     if start and end and start > end:
         start = start.replace(year=start.year - 1)
     return start, end
@@ -608,7 +648,14 @@ def _day(written: str, base: date | None, *, last: bool) -> date | None:
         return date.fromisoformat(lower)
     if lower in weekdays or lower in ("tomorrow", "today", "tonight"):
         return _relative_day(lower, weekdays, base)
-    month = next((n for name, n in sorted(months.items(), key=lambda kv: -len(kv[0])) if re.search(rf"(?<!\w){re.escape(name)}\.?(?!\w)", lower)), None)
+    month = next(
+        (
+            n
+            for name, n in sorted(months.items(), key=lambda kv: -len(kv[0]))
+            if re.search(rf"(?<!\w){re.escape(name)}\.?(?!\w)", lower)
+        ),
+        None,
+    )
     if month is None:
         return None
     year = _year(written)
@@ -645,12 +692,17 @@ def _relative_day(word: str, weekdays: dict[str, int], base: date | None) -> dat
 # -- reading a post ----------------------------------------------------------------------------
 
 
-def read(title: str, body: str, published: date | datetime | None = None, link: str | None = None) -> Announcement:
+def read(
+    title: str, body: str, published: date | datetime | None = None, link: str | None = None
+) -> Announcement:
     """What a post (title and plain-text body) says about an award sale."""
     post_day = published.date() if isinstance(published, datetime) else published
     whole = f"{title}.\n{body}"
     program = find_program(title, body, link)
-    about_awards = bool(_AWARD_SALE.search(whole) or re.search(rf"(?i)\b(?:award|reward|redeem|redemption|{_UNIT})", whole))
+    about_awards = bool(
+        _AWARD_SALE.search(whole)
+        or re.search(rf"(?i)\b(?:award|reward|redeem|redemption|{_UNIT})", whole)
+    )
     found = _with_post_trip(figures(whole, about_awards), whole)
     discount = _discount(whole)
     reason = decide(title, body, bool(found), discount)
@@ -700,7 +752,9 @@ def _named_spans(words: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _sales(words: str, found: list[Figure], mentions: list[PlaceMention], post_cabins: list[str]) -> Iterator[Sale]:
+def _sales(
+    words: str, found: list[Figure], mentions: list[PlaceMention], post_cabins: list[str]
+) -> Iterator[Sale]:
     """One sale per distinct route and cabin, at its lowest price. A figure's route is the
     places named between the previous figure and it, else those after it in its sentence, else
     none (the post's sale as a whole)."""
@@ -711,13 +765,26 @@ def _sales(words: str, found: list[Figure], mentions: list[PlaceMention], post_c
         origins = _unique(p.name for p in route if p.origin)
         destinations = _unique(p.name for p in route if not p.origin)
         key = (origins, destinations, cabin)
-        if key not in best or (best[key].miles or 0) > figure.miles or (best[key].miles == figure.miles and not best[key].trip):
+        if (
+            key not in best
+            or (best[key].miles or 0) > figure.miles
+            or (best[key].miles == figure.miles and not best[key].trip)
+        ):
             best[key] = Sale(figure.miles, figure.trip, cabin, origins, destinations)
     yield from best.values()
 
 
-def _route_of(words: str, figure: Figure, previous: Figure | None, mentions: list[PlaceMention]) -> list[PlaceMention]:
-    sentence_start = max(words.rfind(". ", 0, figure.start), words.rfind("\n", 0, figure.start), words.rfind(";", 0, figure.start)) + 1
+def _route_of(
+    words: str, figure: Figure, previous: Figure | None, mentions: list[PlaceMention]
+) -> list[PlaceMention]:
+    sentence_start = (
+        max(
+            words.rfind(". ", 0, figure.start),
+            words.rfind("\n", 0, figure.start),
+            words.rfind(";", 0, figure.start),
+        )
+        + 1
+    )
     floor = max(sentence_start, previous.end if previous else 0)
     before = [p for p in mentions if floor <= p.start < figure.start]
     if before:

@@ -102,8 +102,42 @@ def _initial(db: sqlite_utils.Database) -> None:
     db["offers"].create_index(["program", "miles"])
 
 
+def _sheet_sync(db: sqlite_utils.Database) -> None:
+    # How far each worksheet of each Google Sheet is written: the last event / run id
+    # appended, or the digest of the rows last written (Current).
+    db.table("sheet_sync").create(
+        {"spreadsheet_key": str, "worksheet": str, "last_id": int, "digest": str, "synced_at": str},
+        pk=("spreadsheet_key", "worksheet"),
+    )
+
+
+def _subscribers(db: sqlite_utils.Database) -> None:
+    # People and groups who asked a chat bot for alerts, and what each of them watches for;
+    # ``target`` is the notifier (bot) they talk to, ``chat`` their chat id on that service.
+    db.table("subscribers").create(
+        {"id": int, "target": str, "chat": str, "name": str, "status": str, "paused": int,
+         "created": str, "updated": str},
+        pk="id",
+    )  # fmt: skip
+    db.table("subscribers").create_index(["target", "chat"], unique=True)
+    db.table("subscriber_watches").create(
+        {"id": int, "subscriber_id": int, "origins": str, "destinations": str, "cabins": str,
+         "max_miles": int, "months": str, "created": str},
+        pk="id",
+        foreign_keys=[("subscriber_id", "subscribers", "id")],
+    )  # fmt: skip
+    db.table("subscriber_watches").create_index(["subscriber_id"])
+
+
+def _source_health(db: sqlite_utils.Database) -> None:
+    db["runs"].add_column("requests", int)
+    db["paused"].create(
+        {"source": str, "paused_at": str, "reason": str}, pk="source", if_not_exists=True
+    )
+
+
 #: Schema changes in order. Append only.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_initial]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_initial, _sheet_sync, _subscribers, _source_health]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

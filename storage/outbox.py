@@ -1,14 +1,18 @@
 """The durable outbox: one row per (event, target, chat), marked sent only after the service
-accepted it. Rows wait here across crashes and restarts until they go out or go dead."""
+accepted it. Rows wait here across crashes and restarts until they go out or go dead.
+
+Every status change is one UPDATE statement, so a crash leaves a batch either wholly marked
+or not marked at all; a row's ``attempts`` counts the tries that reached the service.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from itertools import groupby
 from typing import Any
 
 import sqlite_utils
-
-from storage.db import insert
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 
@@ -34,31 +38,62 @@ def pending(db: sqlite_utils.Database, target: str) -> list[dict[str, Any]]:
     )
 
 
+def by_chat(rows: Sequence[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """``pending`` rows grouped per chat, each chat's rows oldest event first."""
+    return [(chat, list(group)) for chat, group in groupby(rows, key=lambda r: r["chat"])]
+
+
+def is_due(row: dict[str, Any], now: datetime) -> bool:
+    return datetime.fromisoformat(row["next_attempt"]) <= now
+
+
+def _update(db: sqlite_utils.Database, assignments: str, values: list[Any], ids: list[int]) -> None:
+    if not ids:
+        return
+    marks = ",".join("?" for _ in ids)
+    db.execute(f"UPDATE outbox SET {assignments} WHERE id IN ({marks})", [*values, *ids])
+
+
 def mark_sent(db: sqlite_utils.Database, ids: list[int], now: datetime) -> None:
-    for row_id in ids:
-        db.execute(
-            "UPDATE outbox SET status = ?, sent_at = ?, attempts = attempts + 1 WHERE id = ?",
-            [SENT, now.isoformat(), row_id],
-        )
+    _update(db, "status = ?, sent_at = ?, attempts = attempts + 1", [SENT, now.isoformat()], ids)
 
 
 def mark_retry(
     db: sqlite_utils.Database, ids: list[int], error: str, next_attempt: datetime
 ) -> None:
-    for row_id in ids:
-        db.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt = ?"
-            " WHERE id = ?",
-            [error, next_attempt.isoformat(), row_id],
-        )
+    _update(
+        db,
+        "attempts = attempts + 1, last_error = ?, next_attempt = ?",
+        [error, next_attempt.isoformat()],
+        ids,
+    )
 
 
 def mark_dead(db: sqlite_utils.Database, ids: list[int], error: str) -> None:
-    for row_id in ids:
-        db.execute(
-            "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
-            [DEAD, error, row_id],
-        )
+    _update(db, "status = ?, attempts = attempts + 1, last_error = ?", [DEAD, error], ids)
+
+
+def revive(db: sqlite_utils.Database, target: str, now: datetime) -> int:
+    """Put ``target``'s dead letters back in the queue (after the cause was fixed)."""
+    cursor = db.execute(
+        "UPDATE outbox SET status = ?, attempts = 0, next_attempt = ? WHERE target = ?"
+        " AND status = ?",
+        [PENDING, now.isoformat(), target, DEAD],
+    )
+    return cursor.rowcount
+
+
+def dead_letters(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    return list(db.query("SELECT * FROM outbox WHERE status = ? ORDER BY id", [DEAD]))
+
+
+def last_sent(db: sqlite_utils.Database, target: str, chat: str) -> datetime | None:
+    """When ``target`` last delivered to ``chat``, if ever."""
+    row = db.execute(
+        "SELECT max(sent_at) FROM outbox WHERE target = ? AND chat = ? AND status = ?",
+        [target, chat, SENT],
+    ).fetchone()
+    return datetime.fromisoformat(row[0]) if row and row[0] else None
 
 
 def backoff(attempts: int, base: float = 30.0, cap: float = 3600.0) -> timedelta:

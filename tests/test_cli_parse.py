@@ -46,9 +46,13 @@ def test_parse_json_api_with_rejected_rows() -> None:
 
 
 def test_parse_feed() -> None:
-    code, offers, _ = parse("points-daily", str(SITES / "feed.xml"))
-    assert code == 0 and len(offers) == 1
-    assert offers[0]["miles"] == 15000 and offers[0]["program"] == "flyingblue"
+    code, sales, _ = parse("points-daily", str(SITES / "feed.xml"))
+    assert code == 0 and len(sales) == 1  # the lounge post is not an award sale
+    sale = sales[0]
+    assert (sale["program"], sale["miles"], sale["trip"], sale["is_award_sale"]) == (
+        "flyingblue", 15000, "one-way", True)
+    assert sale["link"].endswith("/posts/flying-blue-promo-rewards")
+    assert (sale["book_by"], sale["travel_end"]) == ("2030-12-31", "2031-05-31")
 
 
 def test_parse_unknown_source_names_the_choices() -> None:

@@ -11,7 +11,9 @@ import yaml
 
 from offers.announcements import figures, read
 
-CASES = yaml.safe_load((Path(__file__).parent / "data" / "announcements.yaml").read_text(encoding="utf-8"))
+CASES = yaml.safe_load(
+    (Path(__file__).parent / "data" / "announcements.yaml").read_text(encoding="utf-8")
+)
 
 
 def value(found: Any) -> Any:
@@ -51,7 +53,9 @@ def test_miles_figures(words: str, miles: int) -> None:
 
 
 def test_bare_figures_count_only_in_award_posts() -> None:
-    assert [f.miles for f in figures("Europe for 30,000, Caribbean for 16,000", award_context=True)] == [30000, 16000]
+    assert [
+        f.miles for f in figures("Europe for 30,000, Caribbean for 16,000", award_context=True)
+    ] == [30000, 16000]
     assert figures("Europe for 30,000, Caribbean for 16,000", award_context=False) == []
 
 
@@ -74,7 +78,8 @@ def test_several_sales_in_one_post() -> None:
 def test_one_sale_per_route_at_its_lowest_price() -> None:
     found = read(
         "Delta award sale",
-        "Europe for 30,000 miles round-trip, Caribbean for 16,000 miles. Europe from 28,000 miles in July.",
+        "Europe for 30,000 miles round-trip, Caribbean for 16,000 miles. "
+        "Europe from 28,000 miles in July.",
         date(2026, 3, 1),
     )
     assert sorted((s.destinations, s.miles) for s in found.sales) == [

@@ -1,4 +1,5 @@
-"""RSS and Atom feeds."""
+"""RSS and Atom feeds of points blogs and airline news, revalidated rather than refetched
+(see scrapers/httpcache.py)."""
 
 from __future__ import annotations
 

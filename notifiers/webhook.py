@@ -1,0 +1,127 @@
+"""Alerts as a signed JSON POST to any HTTP endpoint.
+
+The body is one JSON document per send: the events (each offer in full, plus its text) or an
+admin message. With ``secret_env`` set, the header ``X-Awardwatch-Signature: sha256=<hex>``
+carries the HMAC-SHA256 of the raw body under that secret, so the receiver can check the
+message came from this bot. Event ids repeat on a redelivery: receivers deduplicate on them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from awardwatch.config import NotifierConfig, secret
+from notifiers.base import AdminMessage, Delivery, Item, Notifier
+
+SIGNATURE_HEADER = "X-Awardwatch-Signature"
+
+
+class WebhookOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl
+    secret_env: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout_seconds: float = Field(default=15, gt=0)
+
+
+def sign(body: bytes, key: str) -> str:
+    """The signature header's value for ``body``."""
+    return "sha256=" + hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(body: bytes, key: str, header: str) -> bool:
+    """What a receiver does: compare in constant time."""
+    return hmac.compare_digest(sign(body, key), header)
+
+
+class WebhookNotifier(Notifier):
+    type_name: ClassVar[str] = "webhook"
+    max_length: ClassVar[int] = 1_000_000
+    batch_size: ClassVar[int] = 50
+    Options = WebhookOptions
+
+    def __init__(self, config: NotifierConfig) -> None:
+        super().__init__(config)
+        self.key = secret(self.options.secret_env) if self.options.secret_env else None
+        self.client: httpx.AsyncClient | None = None
+
+    def secrets(self) -> list[str]:
+        return [self.key] if self.key else []
+
+    async def start(self) -> None:
+        if self.client is None:
+            self.client = httpx.AsyncClient(timeout=self.options.timeout_seconds)
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+
+    def payload(self, chat: str, events: Sequence[Item]) -> bytes:
+        document = {
+            "target": self.name,
+            "chat": chat or None,
+            "sent_at": datetime.now(UTC).isoformat(),
+            "events": [self._event(e) for e in events if not isinstance(e, AdminMessage)],
+            "admin": [
+                {"subject": e.subject, "text": e.text}
+                for e in events
+                if isinstance(e, AdminMessage)
+            ],
+        }
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def _event(self, event: Any) -> dict[str, Any]:
+        return {
+            "id": event.id,
+            "kind": event.kind,
+            "rules": event.rules,
+            "previous_miles": event.previous_miles,
+            "offer": event.offer.model_dump(mode="json"),
+            "text": self.render_offer(event),
+        }
+
+    async def send(self, chat: str, events: Sequence[Item]) -> Delivery:
+        body = self.payload(chat, events)
+        headers = {"Content-Type": "application/json", **self.options.headers}
+        if self.key:
+            headers[SIGNATURE_HEADER] = sign(body, self.key)
+        await self.start()
+        assert self.client is not None
+        await self.pace(chat)
+        try:
+            response = await self.client.post(str(self.options.url), content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            return Delivery("retry", self.mask(f"{type(exc).__name__}: {exc}"))
+        return classify(response)
+
+
+def classify(response: httpx.Response) -> Delivery:
+    """What an HTTP answer means for the delivery."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return Delivery("sent")
+    detail = f"HTTP {status}: {response.text[:200]}"
+    if status in (408, 425, 429) or status >= 500:
+        return Delivery("retry", detail, retry_after=retry_after(response))
+    if status == 410:
+        return Delivery("gone", detail)
+    return Delivery("failed", detail)
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header (seconds form; dates are rare in APIs)."""
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

@@ -1,0 +1,98 @@
+"""The webhook notifier: a signed JSON POST that the receiving server verifies, and HTTP
+answers turned into sent / retry / failed / gone."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from receiver import Receiver, queue_events, receiver
+
+from awardwatch.config import NotifierConfig
+from awardwatch.deliver import drain
+from notifiers.webhook import SIGNATURE_HEADER, WebhookNotifier, verify
+from storage.db import connect
+
+SECRET = "whsec-test-0123456789"
+
+
+@pytest.fixture
+def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    with receiver() as running:
+        yield running
+
+
+def webhook(endpoint: Receiver, **extra: Any) -> WebhookNotifier:
+    notifier = WebhookNotifier(NotifierConfig(
+        name="hook", type="webhook", url=f"{endpoint.url}/alerts", secret_env="HOOK_SECRET",
+        **extra))  # fmt: skip
+    notifier.db = connect(":memory:")  # type: ignore[attr-defined]
+    return notifier
+
+
+def deliver(notifier: WebhookNotifier, events: int = 0, now: datetime | None = None) -> Any:
+    if events:
+        queue_events(notifier.db, events, {"hook": [""]})  # type: ignore[attr-defined]
+
+    async def go() -> Any:
+        try:
+            return await drain(notifier.db, [notifier], now)  # type: ignore[attr-defined]
+        finally:
+            await notifier.close()
+
+    return asyncio.run(go())
+
+
+def test_the_receiver_verifies_the_signature_over_the_raw_body(endpoint: Receiver) -> None:
+    notifier = webhook(endpoint)
+    assert deliver(notifier, events=3).sent == 3
+    request = endpoint.requests[0]
+    signature = request.headers[SIGNATURE_HEADER.lower()]
+    assert signature.startswith("sha256=")
+    assert verify(request.body, SECRET, signature)
+    assert not verify(request.body + b" ", SECRET, signature)
+    assert not verify(request.body, "another-secret", signature)
+    document = request.json()
+    assert [e["kind"] for e in document["events"]] == ["new", "new", "new"]
+    assert document["events"][0]["offer"]["origin"] == "SFO"
+    assert document["events"][0]["offer"]["miles"] == 30_000
+    assert "SFO → NRT" in document["events"][0]["text"]
+
+
+def test_without_a_secret_there_is_no_signature(endpoint: Receiver) -> None:
+    notifier = WebhookNotifier(NotifierConfig(name="hook", type="webhook", url=endpoint.url))
+    notifier.db = connect(":memory:")  # type: ignore[attr-defined]
+    assert deliver(notifier, events=1).sent == 1
+    assert SIGNATURE_HEADER.lower() not in endpoint.requests[0].headers
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [(500, "retrying"), (503, "retrying"), (429, "retrying"), (400, "dead"), (404, "dead"),
+     (410, "dead")],
+)  # fmt: skip
+def test_http_answers_decide_retry_or_dead(endpoint: Receiver, status: int, outcome: str) -> None:
+    endpoint.fail_next(1, status)
+    report = deliver(webhook(endpoint), events=2)
+    assert getattr(report, outcome) == 2 and report.sent == 0
+
+
+def test_retry_after_is_honoured(endpoint: Receiver) -> None:
+    endpoint.fail_next(1, 429, Retry_After="7200")
+    notifier = webhook(endpoint)
+    deliver(notifier, events=1)
+    row = next(iter(notifier.db.query("SELECT * FROM outbox")))  # type: ignore[attr-defined]
+    wait = datetime.fromisoformat(row["next_attempt"]) - datetime.now(UTC)
+    assert timedelta(hours=1, minutes=59) < wait <= timedelta(hours=2)
+
+
+def test_an_unreachable_endpoint_is_retried(endpoint: Receiver) -> None:
+    notifier = WebhookNotifier(NotifierConfig(name="hook", type="webhook",
+                                              url="http://127.0.0.1:9/closed"))  # fmt: skip
+    notifier.db = connect(":memory:")  # type: ignore[attr-defined]
+    report = deliver(notifier, events=1)
+    assert report.retrying == 1
