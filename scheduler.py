@@ -91,7 +91,9 @@ def cmd_daemon(args: argparse.Namespace) -> int:
 def cmd_parse(args: argparse.Namespace) -> int:
     from awardwatch.parse import parse_file
 
-    config = config_module.load(args.config, check_env=False) if Path(args.config).exists() else None
+    config = (
+        config_module.load(args.config, check_env=False) if Path(args.config).exists() else None
+    )
     for record in parse_file(args.source, Path(args.file), config, show_rejected=args.rejected):
         print(json.dumps(record, ensure_ascii=False, default=str))
     return EXIT_OK
@@ -133,6 +135,17 @@ def cmd_panel(args: argparse.Namespace) -> int:
     return int(command(args))
 
 
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from awardwatch.scaleout import deploy
+
+    config = config_module.load(args.config)
+    if config.scale_out is None:
+        raise ConfigError(f"{args.config}: no [scale_out] section: nowhere to deploy")
+    for node, spiders in deploy(config.scale_out, version=args.version).items():
+        print(f"{node}: {spiders} spiders")
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="awardwatch", description=__doc__.split("\n\n")[0])
     top.add_argument("--config", default="config.toml", help="config file (default: config.toml)")
@@ -172,6 +185,10 @@ def parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     panel.set_defaults(func=cmd_panel)
 
+    deploy = commands.add_parser("deploy", help="upload the project to the [scale_out] nodes")
+    deploy.add_argument("--version", help="egg version (default: current timestamp)")
+    deploy.set_defaults(func=cmd_deploy)
+
     backup = commands.add_parser("backup", help="copy the database safely while it runs")
     backup.add_argument("path")
     backup.set_defaults(func=cmd_backup)
@@ -188,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log_format = config_module.load(args.config, check_env=False).bot.log_format
         except ConfigError:
             log_format = "text"
-    logs.setup(log_format or "text", args.verbose)
+    logs.setup(log_format or "text", args.verbose, config_module.secret_values(args.config))
     try:
         return int(args.func(args))
     except AwardwatchError as exc:

@@ -55,6 +55,7 @@ class Bot:
         self._crawls: Crawls | None = None
         self._started = False
         self.stopping = False
+        self._draining = asyncio.Lock()
 
     @property
     def crawls(self) -> Crawls:
@@ -109,8 +110,11 @@ class Bot:
         return outcome
 
     async def deliver(self) -> DeliveryReport:
-        await self.start()
-        return await drain(self.db, self.notifiers)
+        # runs of different sources end at any time; one drain at a time, or two drains
+        # would both take the same pending rows
+        async with self._draining:
+            await self.start()
+            return await drain(self.db, self.notifiers)
 
     async def crawl(self, source: SourceConfig) -> CrawlResult:
         """Crawl here, or on a Scrapyd node when ``[scale_out]`` says so."""
@@ -118,12 +122,12 @@ class Bot:
         if scale_out is not None and scale_out.remote(source.name):
             from awardwatch.scaleout import crawl_on_scrapyd
 
-            return await crawl_on_scrapyd(scale_out, source)
+            return await crawl_on_scrapyd(scale_out, source, agent=self.config.bot.agent)
         budget = self.budget_left(source)
         if budget == 0:
             now = datetime.now(UTC)
-            return CrawlResult(source.name, started=now, finished=now, errors=1,
-                               message=f"daily budget of {source.daily_budget} requests used up")  # fmt: skip
+            used_up = f"daily budget of {source.daily_budget} requests used up"
+            return CrawlResult(source.name, started=now, finished=now, errors=1, message=used_up)
         return await self.crawls.run(source, budget)
 
     def budget_left(self, source: SourceConfig) -> int | None:

@@ -25,7 +25,11 @@ class BrowserError(AwardwatchError):
 def chromium_path(configured: Path | None) -> str:
     if configured:
         return str(configured)
-    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    found = (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome")
+    )
     if not found:
         raise BrowserError(
             "no Chromium found: install Debian's chromium (apt-get install chromium), set "
@@ -58,7 +62,9 @@ class SharedBrowser:
                                             stderr=stderr, start_new_session=True)  # fmt: skip
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = re.search(r"DevTools listening on (ws://\S+)", log_path.read_text(errors="replace"))
+            found = re.search(
+                r"DevTools listening on (ws://\S+)", log_path.read_text(errors="replace")
+            )
             if found:
                 self.endpoint = found.group(1)
                 log.info("browser started (pid %s)", self.process.pid)

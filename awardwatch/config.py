@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
+import contextlib
+import json
 import os
 import re
 import tomllib
@@ -86,7 +87,9 @@ class ScaleOutSettings(Strict):
 
     nodes: list[str] = Field(min_length=1, description="Scrapyd base URLs")
     project: str = "awardwatch"
-    sources: list[str] = Field(default_factory=list, description="sources crawled remotely; [] = all")
+    sources: list[str] = Field(
+        default_factory=list, description="sources crawled remotely; [] = all"
+    )
     auth_env: str | None = Field(default=None, description="env var holding user:password")
     poll_seconds: float = Field(default=2, gt=0)
     timeout_seconds: float = Field(default=3600, gt=0)
@@ -248,7 +251,11 @@ class Config(Strict):
 
     @model_validator(mode="after")
     def _names(self) -> Config:
-        for kind, items in (("source", self.sources), ("rule", self.rules), ("notifier", self.notifiers)):
+        for kind, items in (
+            ("source", self.sources),
+            ("rule", self.rules),
+            ("notifier", self.notifiers),
+        ):
             seen: set[str] = set()
             for item in items:
                 if item.name in seen:
@@ -358,14 +365,37 @@ def _relative(target: Path, config_path: Path) -> Path:
     return target if target.is_absolute() else config_path.parent / target
 
 
+def secret_values(path: Path | str) -> list[str]:
+    """The values of every environment variable the config names in a ``*_env`` key, and the
+    parts of them that are secrets on their own (a key file's private key, each URL of a list),
+    so logs can mask them. Unreadable configs name none."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return []
+    values: list[str] = []
+    for name in _env_names(data):
+        value = os.environ.get(name, "")
+        values += [value, *re.split(r"[\s,]+", value)]
+        with contextlib.suppress(ValueError, AttributeError):
+            key = json.loads(value)
+            values += [str(key.get("private_key", "")), str(key.get("private_key_id", ""))]
+    return [v for v in values if v]
+
+
+def _env_names(data: Any) -> list[str]:
+    if isinstance(data, dict):
+        return [v for k, v in data.items() if k.endswith("_env") and isinstance(v, str)] + [
+            name for v in data.values() for name in _env_names(v)
+        ]
+    if isinstance(data, list):
+        return [name for v in data for name in _env_names(v)]
+    return []
+
+
 def secret(name: str) -> str:
     """The value of the environment variable ``name`` (checked at load time)."""
     value = os.environ.get(name)
     if not value:
         raise ConfigError(f"environment variable {name} is not set")
     return value
-
-
-def import_object(path: str) -> Any:
-    module, _, attr = path.partition(":")
-    return getattr(importlib.import_module(module), attr)

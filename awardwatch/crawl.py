@@ -68,7 +68,9 @@ def project_settings(config: Config) -> Settings:
         settings.setmodule("scrapers.settings", priority="project")
     settings.set("USER_AGENT", config.bot.agent, priority="project")
     # where spiders keep small state of their own (API call budgets), next to the database
-    settings.set("AWARDWATCH_STATE_DIR", str(config.bot.database.parent.resolve()), priority="project")
+    settings.set(
+        "AWARDWATCH_STATE_DIR", str(config.bot.database.parent.resolve()), priority="project"
+    )
     launch = dict(settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS"))
     launch["headless"] = config.browser.headless
     if config.browser.executable:
@@ -79,7 +81,9 @@ def project_settings(config: Config) -> Settings:
     settings.set("HTTPCACHE_POLICY", "scrapers.httpcache.RevalidatingPolicy", priority="project")
     cache_dir = (config.bot.database.parent / "httpcache").resolve()
     settings.set("HTTPCACHE_DIR", str(cache_dir), priority="project")
-    settings.set("HTTPCACHE_IGNORE_HTTP_CODES", [401, 403, 429, 500, 502, 503, 504], priority="project")
+    settings.set(
+        "HTTPCACHE_IGNORE_HTTP_CODES", [401, 403, 429, 500, 502, 503, 504], priority="project"
+    )
     timeout_ms = int(config.browser.timeout_seconds * 1000)
     settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", timeout_ms, priority="project")
     return settings

@@ -17,6 +17,12 @@ MAX_BACKOFF = timedelta(hours=12)
 PAUSE_AFTER = timedelta(days=3)
 
 
+HINTS = {
+    "empty": " (fetched but found no offers: the page's layout or format may have changed)",
+    "blocked": " (the site is blocking requests)",
+}
+
+
 @dataclass(frozen=True)
 class Health:
     source: str
@@ -53,9 +59,10 @@ def admin_message(db: sqlite_utils.Database, source: SourceConfig, message: str)
         return f"✅ source {source.name} recovered after {before.streak} bad runs"
     if now.status != "ok" and now.streak == source.alert_after:
         detail = f": {message}" if message else ""
-        hint = {"empty": " (fetched but found no offers: the page's layout or format may have changed)",
-                "blocked": " (the site is blocking requests)"}.get(now.status or "", "")  # fmt: skip
-        return f"⚠️ source {source.name} is {now.status} for {now.streak} runs in a row{hint}{detail}"
+        hint = HINTS.get(now.status or "", "")
+        return (
+            f"⚠️ source {source.name} is {now.status} for {now.streak} runs in a row{hint}{detail}"
+        )
     return None
 
 

@@ -18,7 +18,7 @@ from offers.model import Offer
 from offers.rules import evaluate
 from storage import outbox
 from storage.db import insert, transaction
-from storage.offers import Event, mark_gone, observe
+from storage.offers import Event, mark_gone, observe_all
 
 #: Given an event, the (target, chat) pairs it must be delivered to.
 Router = Callable[[Event], Sequence[tuple[str, str]]]
@@ -53,7 +53,9 @@ class RunSummary:
         }
 
 
-def select(config: Config, result: CrawlResult, today: Any) -> tuple[list[tuple[Offer, list[str]]], Counter[str]]:
+def select(
+    config: Config, result: CrawlResult, today: Any
+) -> tuple[list[tuple[Offer, list[str]]], Counter[str]]:
     """The offers that pass the filter (cheapest first, one per identity) and the rejections."""
     rejected: Counter[str] = Counter(result.rejected)
     passed: dict[str, tuple[Offer, list[str]]] = {}
@@ -72,7 +74,6 @@ def record(
     """Filter, dedupe and queue deliveries for one crawl, and record the run: all or nothing."""
     passed, rejected = select(config, result, now.date())
     status = result.status
-    events: list[Event] = []
     with transaction(db):
         run_id = insert(db, "runs", {
             "source": result.source, "started": result.started.isoformat(),
@@ -82,13 +83,10 @@ def record(
             "message": result.message, "duration": round(result.duration, 3),
             "requests": result.requests,
         })  # fmt: skip
-        for offer, rules in passed:
-            event = observe(db, offer, rules=rules, run_id=run_id, now=now, settings=config.dedupe)
-            if event is None:
-                continue
-            events.append(event)
-            for target, chat in route(event):
-                outbox.enqueue(db, event.id, target, chat, now)
+        events = observe_all(db, passed, run_id=run_id, now=now, settings=config.dedupe)
+        outbox.enqueue_all(
+            db, [(event.id, target, chat) for event in events for target, chat in route(event)], now
+        )
         if status in (OK, EMPTY):
             mark_gone(db, result.source, {offer.key for offer, _ in passed}, now)
         db.execute("UPDATE runs SET events = ? WHERE id = ?", [len(events), run_id])

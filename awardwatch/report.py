@@ -48,7 +48,7 @@ def last_runs(config: Config) -> dict[str, dict[str, Any]]:
 def print_sources(config: Config, *, as_json: bool = False) -> None:
     runs = last_runs(config)
     db = connect(config.bot.database) if config.bot.database.exists() else None
-    rows = []
+    rows: list[dict[str, Any]] = []
     for source in config.sources:
         run = runs.get(source.name, {})
         state = health(db, source.name) if db is not None else None

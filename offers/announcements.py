@@ -236,7 +236,8 @@ _UNIT = r"(?:miles?|milles?|millas|milhas|meilen|miglia|points?|pts|punt[io]s|po
 _PROGRAM_WORD = r"(?:[A-Z][\w&+-]*\s+){0,2}"
 _NUMBER = r"\d{1,3}(?:[,.\u00a0\u202f ]\d{3})+|\d+(?:[.,]\d+)?\s?(?:k\b|K\b|mil\b)|\d{3,6}"
 _FIGURE = re.compile(
-    rf"(?P<num>{_NUMBER})(?:\s*(?P<unit>{_PROGRAM_WORD}{_UNIT}\b)"
+    # a figure is a whole number: "Dec 31 2030" holds no "31 203"
+    rf"(?<![\d,.])(?P<num>{_NUMBER})(?![\d])(?:\s*(?P<unit>{_PROGRAM_WORD}{_UNIT}\b)"
     r"|(?P<award>-(?:mile|point|avios)\s+award))?",
     re.IGNORECASE,
 )
@@ -771,7 +772,21 @@ def _sales(
             or (best[key].miles == figure.miles and not best[key].trip)
         ):
             best[key] = Sale(figure.miles, figure.trip, cabin, origins, destinations)
-    yield from best.values()
+    sales = list(best.values())
+    yield from (sale for sale in sales if not any(_covers(other, sale) for other in sales))
+
+
+def _covers(wider: Sale, sale: Sale) -> bool:
+    """True when ``sale`` says less than ``wider`` about the same sale: the headline "Paris
+    from 15,000 miles" beside the body's "New York to Paris from 15,000 miles"."""
+    return (
+        wider is not sale
+        and wider.cabin == sale.cabin
+        and (wider.miles or 0) <= (sale.miles or 0)
+        and set(sale.origins) <= set(wider.origins)
+        and set(sale.destinations) <= set(wider.destinations)
+        and (wider.origins, wider.destinations) != (sale.origins, sale.destinations)
+    )
 
 
 def _route_of(

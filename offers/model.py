@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -113,7 +114,7 @@ class Offer(BaseModel):
     def route(self) -> str:
         return f"{self.origin or '?'}-{self.destination or '?'}"
 
-    @property
+    @cached_property
     def key(self) -> str:
         """The offer's identity: program, route, dates and cabin (not its price)."""
         parts = [

@@ -40,7 +40,7 @@ class Place:
     airports: frozenset[str] | None = None
 
     def overlaps(self, other: Place) -> bool:
-        """True when the two places share ground (an airport in a country, a country in a region)."""
+        """True when the places share ground (an airport in a country, a country in a region)."""
         if not self.countries & other.countries:
             return False
         if self.airports is None or other.airports is None:
@@ -53,7 +53,7 @@ class UnknownPlace(ValueError):
 
 
 @lru_cache(maxsize=1)
-def _airports() -> dict[str, dict[str, Any]]:
+def _airports() -> dict[str, Any]:
     return airportsdata.load("IATA")
 
 
@@ -61,7 +61,11 @@ def _airports() -> dict[str, dict[str, Any]]:
 def _cities() -> dict[str, frozenset[str]]:
     index: dict[str, set[str]] = {}
     for code, airport in _airports().items():
-        for name in {airport["city"], airport["subd"]} if airport["subd"].lower() in _SUBDIVISIONS else {airport["city"]}:
+        for name in (
+            {airport["city"], airport["subd"]}
+            if airport["subd"].lower() in _SUBDIVISIONS
+            else {airport["city"]}
+        ):
             if name:
                 index.setdefault(name.lower(), set()).add(code)
     return {name: frozenset(codes) for name, codes in index.items()}
@@ -101,9 +105,11 @@ def _country(name: str) -> str | None:
     if len(name) == 3 and upper in set(data["ISO3"]) and upper not in _airports():
         return str(data[data["ISO3"] == upper]["ISO2"].iloc[0])
     for regex, iso2 in zip(data["regex"], data["ISO2"], strict=True):
-        if re.fullmatch(f"(?:{regex})", name, re.IGNORECASE) or re.fullmatch(
-            f".*(?:{regex}).*", name, re.IGNORECASE
-        ) and len(name) > 3:
+        if (
+            re.fullmatch(f"(?:{regex})", name, re.IGNORECASE)
+            or re.fullmatch(f".*(?:{regex}).*", name, re.IGNORECASE)
+            and len(name) > 3
+        ):
             return str(iso2)
     return None
 
@@ -154,6 +160,13 @@ def try_resolve(text: str | None) -> Place | None:
         return None
 
 
+@lru_cache(maxsize=1)
+def _continents() -> dict[str, str]:
+    data = _countries()
+    return dict(zip(data["ISO2"], data["Continent_7"], strict=True))
+
+
+@lru_cache(maxsize=8192)
 def region_of(text: str | None) -> str | None:
     """The continent (seven-continent scheme) of an airport, city or country, or None."""
     place = try_resolve(text)
@@ -161,8 +174,7 @@ def region_of(text: str | None) -> str | None:
         return None
     if place.kind == "region":
         return place.name
-    data = _countries()
-    names = set(data[data["ISO2"].isin(place.countries)]["Continent_7"])
+    names = {_continents().get(country) for country in place.countries}
     return names.pop() if len(names) == 1 else None
 
 

@@ -74,10 +74,22 @@ CRITERIA: list[tuple[str, Callable[[Rule], bool], Check]] = [
 
 def failing(rule: Rule, offer: Offer) -> str | None:
     """The first criterion of ``rule`` that ``offer`` fails, or None when it matches."""
-    for name, applies, check in CRITERIA:
-        if applies(rule) and not check(rule, offer):
+    for name, check in _checks(rule):
+        if not check(rule, offer):
             return name
     return None
+
+
+_CHECKS: dict[int, tuple[Rule, list[tuple[str, Check]]]] = {}
+
+
+def _checks(rule: Rule) -> list[tuple[str, Check]]:
+    """The criteria that apply to ``rule``, worked out once per rule."""
+    cached = _CHECKS.get(id(rule))
+    if cached is None or cached[0] is not rule:
+        cached = (rule, [(name, check) for name, applies, check in CRITERIA if applies(rule)])
+        _CHECKS[id(rule)] = cached
+    return cached[1]
 
 
 def evaluate(rules: Sequence[Rule], offer: Offer, today: date) -> Verdict:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import lru_cache
 
 import dateparser
 from dateparser.search import search_dates
 
 _MILES = re.compile(
-    r"(?P<sign>[-\u2212]\s*)?(?P<num>\d{1,3}(?:[,.\u00a0\u202f ]\d{3})+|\d+(?:[.,]\d+)?)\s*(?P<suffix>k|mil\b|thousand\b)?",
+    r"(?P<sign>[-\u2212]\s*)?"
+    r"(?P<num>\d{1,3}(?:[,.\u00a0\u202f ]\d{3})+|\d+(?:[.,]\d+)?)"
+    r"\s*(?P<suffix>k|mil\b|thousand\b)?",
     re.IGNORECASE,
 )
 
@@ -61,6 +64,7 @@ def parse_miles(text: str | int | float | None) -> int | None:
     return sign * int(round(float(digits.replace(",", "."))))
 
 
+@lru_cache(maxsize=512)
 def parse_cabin(text: str | None) -> str | None:
     """The cabin named by ``text`` (``Business Class``, ``Comfort+``, ``COACH``), or None."""
     if not text:
@@ -90,7 +94,10 @@ def parse_day(text: str | date | None, *, relative_to: datetime | None = None) -
         return date.fromisoformat(stripped[:10])
     except ValueError:
         pass
-    settings: dict[str, object] = {"PREFER_DAY_OF_MONTH": "first", "RETURN_AS_TIMEZONE_AWARE": False}
+    settings: dict[str, object] = {
+        "PREFER_DAY_OF_MONTH": "first",
+        "RETURN_AS_TIMEZONE_AWARE": False,
+    }
     if relative_to is not None:
         settings["RELATIVE_BASE"] = relative_to
         settings["PREFER_DATES_FROM"] = "future"

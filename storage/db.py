@@ -15,7 +15,7 @@ import sqlite_utils
 
 
 def _initial(db: sqlite_utils.Database) -> None:
-    db["offers"].create(
+    db.table("offers").create(
         {
             "key": str,
             "source": str,
@@ -46,7 +46,7 @@ def _initial(db: sqlite_utils.Database) -> None:
         },
         pk="key",
     )
-    db["runs"].create(
+    db.table("runs").create(
         {
             "id": int,
             "source": str,
@@ -63,7 +63,7 @@ def _initial(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["events"].create(
+    db.table("events").create(
         {
             "id": int,
             "offer_key": str,
@@ -79,7 +79,7 @@ def _initial(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("offer_key", "offers", "key"), ("run_id", "runs", "id")],
     )
-    db["outbox"].create(
+    db.table("outbox").create(
         {
             "id": int,
             "event_id": int,
@@ -95,11 +95,11 @@ def _initial(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("event_id", "events", "id")],
     )
-    db["outbox"].create_index(["event_id", "target", "chat"], unique=True)
-    db["outbox"].create_index(["status", "next_attempt"])
-    db["events"].create_index(["at"])
-    db["runs"].create_index(["source", "started"])
-    db["offers"].create_index(["program", "miles"])
+    db.table("outbox").create_index(["event_id", "target", "chat"], unique=True)
+    db.table("outbox").create_index(["status", "next_attempt"])
+    db.table("events").create_index(["at"])
+    db.table("runs").create_index(["source", "started"])
+    db.table("offers").create_index(["program", "miles"])
 
 
 def _sheet_sync(db: sqlite_utils.Database) -> None:
@@ -130,14 +130,35 @@ def _subscribers(db: sqlite_utils.Database) -> None:
 
 
 def _source_health(db: sqlite_utils.Database) -> None:
-    db["runs"].add_column("requests", int)
-    db["paused"].create(
+    db.table("runs").add_column("requests", int)
+    db.table("paused").create(
         {"source": str, "paused_at": str, "reason": str}, pk="source", if_not_exists=True
     )
 
 
+def _subscriber_version(db: sqlite_utils.Database) -> None:
+    # a counter every change to subscribers bumps, so matching can cache its index safely
+    db.execute(
+        "CREATE TABLE subscriber_version (id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " version INTEGER NOT NULL)"
+    )
+    db.execute("INSERT INTO subscriber_version VALUES (1, 0)")
+    for table in ("subscribers", "subscriber_watches"):
+        for operation in ("INSERT", "UPDATE", "DELETE"):
+            db.execute(
+                f"CREATE TRIGGER {table}_{operation.lower()}_bumps_version AFTER {operation}"
+                f" ON {table} BEGIN UPDATE subscriber_version SET version = version + 1; END"
+            )
+
+
 #: Schema changes in order. Append only.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_initial, _sheet_sync, _subscribers, _source_health]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _initial,
+    _sheet_sync,
+    _subscribers,
+    _source_health,
+    _subscriber_version,
+]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

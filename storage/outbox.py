@@ -28,6 +28,18 @@ def enqueue(
     )
 
 
+def enqueue_all(
+    db: sqlite_utils.Database, deliveries: list[tuple[int, str, str]], now: datetime
+) -> None:
+    """Queue (event_id, target, chat) deliveries at once (inside the events' transaction)."""
+    stamp = now.isoformat()
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO outbox (event_id, target, chat, status, attempts, next_attempt,"
+        " created) VALUES (?, ?, ?, ?, 0, ?, ?)",
+        [(event_id, target, chat, PENDING, stamp, stamp) for event_id, target, chat in deliveries],
+    )
+
+
 def pending(db: sqlite_utils.Database, target: str) -> list[dict[str, Any]]:
     """Every pending delivery of ``target`` in event order (due or not)."""
     return list(

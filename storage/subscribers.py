@@ -9,6 +9,7 @@ takes any offer. A subscriber gets an offer when any of its watches matches it.
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import json
 from collections.abc import Iterable
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import numpy
 import sqlite_utils
 
 from offers.model import Offer
@@ -178,18 +180,140 @@ def remove_watch(db: sqlite_utils.Database, target: str, chat: str, number: int)
     return gone
 
 
-def matching(db: sqlite_utils.Database, target: str, offer: Offer) -> list[str]:
-    """The chats of active, unpaused subscribers with a watch that matches ``offer``."""
-    chats: dict[str, None] = {}
+class PlaceIndex:
+    """Bit sets of watches by place, reproducing ``Place.overlaps`` exactly: a watch's country
+    or region takes every place in its countries; its airport or city takes its own airports,
+    and places as wide as a country (an offer "to Europe") that contain them."""
+
+    def __init__(self) -> None:
+        self.anywhere = 0
+        self.wide: dict[str, int] = {}  # country -> watches naming a country or region there
+        self.narrow_countries: dict[str, int] = {}  # country -> watches naming airports there
+        self.narrow_airports: dict[str, int] = {}  # airport -> watches naming it
+
+    def add(self, places: list[str], bit: int) -> None:
+        if not places:
+            self.anywhere |= bit
+        for written in places:
+            place = resolve(written)
+            if place.airports is None:
+                _put(self.wide, place.countries, bit)
+            else:
+                _put(self.narrow_countries, place.countries, bit)
+                _put(self.narrow_airports, place.airports, bit)
+
+    def bits(self, written: str | None) -> int:
+        place = try_resolve(written)
+        if place is None:
+            return self.anywhere
+        found = self.anywhere | _get(self.wide, place.countries)
+        if place.airports is None:
+            return found | _get(self.narrow_countries, place.countries)
+        return found | _get(self.narrow_airports, place.airports)
+
+
+class WatchIndex:
+    """Every live watch of one target, indexed so that matching an offer costs set operations,
+    not a loop over the watches: bit sets (Python ints, one bit per watch) by cabin, origin,
+    destination, travel month and most miles, intersected per offer; the matching bits become
+    chats in one vectorized step."""
+
+    def __init__(self, rows: Iterable[dict[str, Any]]) -> None:
+        chats: list[str] = []
+        self.cabins: dict[str, int] = {}
+        self.months: dict[str, int] = {}
+        self.origins, self.destinations = PlaceIndex(), PlaceIndex()
+        self.any_cabin = self.any_month = self.any_miles = 0
+        limits: list[tuple[int, int]] = []
+        for row in rows:
+            watch, bit = Watch.from_row(row), 1 << len(chats)
+            chats.append(row["chat"])
+            self.any_cabin |= _put(self.cabins, watch.cabins, bit) if watch.cabins else bit
+            self.any_month |= _put(self.months, watch.months, bit) if watch.months else bit
+            self.origins.add(watch.origins, bit)
+            self.destinations.add(watch.destinations, bit)
+            if watch.max_miles is None:
+                self.any_miles |= bit
+            else:
+                limits.append((watch.max_miles, bit))
+        self.chats = numpy.array(chats, dtype=object)
+        limits.sort()
+        self.limits = [limit for limit, _ in limits]
+        # at_least[i]: the watches whose most miles is limits[i] or more
+        self.at_least = [0] * (len(limits) + 1)
+        for i in range(len(limits) - 1, -1, -1):
+            self.at_least[i] = self.at_least[i + 1] | limits[i][1]
+
+    def candidates(self, offer: Offer) -> int:
+        """The watches that match ``offer``, as a bit set."""
+        bits = self.any_cabin | self.cabins.get(offer.cabin or "", 0)
+        bits &= self.origins.bits(offer.origin) & self.destinations.bits(offer.destination)
+        bits &= self.any_month | _by_month(self.months, offer)
+        cheap_enough = self.any_miles
+        if offer.miles is not None:
+            cheap_enough |= self.at_least[bisect.bisect_left(self.limits, offer.miles)]
+        return bits & cheap_enough
+
+    def matching(self, offer: Offer) -> list[str]:
+        bits = self.candidates(offer)
+        if not bits:
+            return []
+        size = len(self.chats)
+        packed = numpy.frombuffer(bits.to_bytes((size + 7) // 8, "little"), dtype=numpy.uint8)
+        positions = numpy.unpackbits(packed, bitorder="little")[:size].nonzero()[0]
+        return list(dict.fromkeys(self.chats[positions].tolist()))
+
+
+def _put(index: dict[str, int], keys: Iterable[str], bit: int) -> int:
+    for key in keys:
+        index[key] = index.get(key, 0) | bit
+    return 0
+
+
+def _get(index: dict[str, int], keys: Iterable[str]) -> int:
+    bits = 0
+    for key in keys:
+        bits |= index.get(key, 0)
+    return bits
+
+
+def _by_month(index: dict[str, int], offer: Offer) -> int:
+    start = offer.travel_start or offer.depart_date
+    end = offer.travel_end or offer.depart_date
+    if start is None or end is None:
+        return 0  # an offer without dates cannot promise a month
+    bits, year, month = 0, start.year, start.month
+    for _ in range(36):  # a travel window longer than three years is not a window
+        bits |= index.get(f"{year:04d}-{month:02d}", 0)
+        if (year, month) >= (end.year, end.month):
+            break
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return bits
+
+
+_INDEXES: dict[tuple[int, str], tuple[int, WatchIndex]] = {}
+
+
+def index(db: sqlite_utils.Database, target: str) -> WatchIndex:
+    """The target's watch index, rebuilt only when a subscriber or watch changed (triggers
+    bump ``subscriber_version`` on every change, from any connection)."""
+    version = db.execute("SELECT version FROM subscriber_version").fetchone()[0]
+    cached = _INDEXES.get((id(db), target))
+    if cached is not None and cached[0] == version:
+        return cached[1]
     rows = db.query(
         "SELECT s.chat, w.* FROM subscriber_watches w JOIN subscribers s ON s.id = w.subscriber_id"
         " WHERE s.target = ? AND s.status = ? AND s.paused = 0 ORDER BY s.id, w.id",
         [target, ACTIVE],
     )
-    for row in rows:
-        if row["chat"] not in chats and Watch.from_row(row).matches(offer):
-            chats[row["chat"]] = None
-    return list(chats)
+    built = WatchIndex(rows)
+    _INDEXES[(id(db), target)] = (version, built)
+    return built
+
+
+def matching(db: sqlite_utils.Database, target: str, offer: Offer) -> list[str]:
+    """The chats of active, unpaused subscribers with a watch that matches ``offer``."""
+    return index(db, target).matching(offer)
 
 
 def counts(db: sqlite_utils.Database, target: str) -> dict[str, int]:

@@ -46,7 +46,9 @@ def sites(tmp_path: Path) -> Iterator[Sites]:
     server.server_close()
 
 
-def demo_config(tmp_path: Path, base_url: str, *, extra: str = "", only: list[str] | None = None) -> Path:
+def demo_config(
+    tmp_path: Path, base_url: str, *, extra: str = "", only: list[str] | None = None
+) -> Path:
     """fixtures/demo.toml pointed at ``base_url``, with its files in ``tmp_path``."""
     text = (ROOT / "fixtures" / "demo.toml").read_text()
     text = text.replace("http://127.0.0.1:8765", base_url)
@@ -69,7 +71,9 @@ def config_for(tmp_path: Path, sites: Sites) -> Any:
     return make
 
 
-def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     """Run ``scheduler.py`` as a user would, from the repository root."""
     return subprocess.run(
         [sys.executable, str(ROOT / "scheduler.py"), *args],

@@ -19,7 +19,9 @@ def test_parse_static_page() -> None:
     code, offers, _ = parse("skydeals", str(SITES / "promotions.html"))
     assert code == 0
     assert [(o["origin"], o["miles"], o["cabin"]) for o in offers] == [
-        ("JFK", 45000, "business"), ("BOS", 22500, "economy")]
+        ("JFK", 45000, "business"),
+        ("BOS", 22500, "economy"),
+    ]
 
 
 def test_parse_rendered_page_saved_after_rendering(tmp_path: object) -> None:
@@ -42,7 +44,12 @@ def test_parse_json_api_with_rejected_rows() -> None:
     code, rows, _ = parse("aa-deals-api", str(SITES / "api" / "deals.json"), "--rejected")
     assert code == 0
     assert [r.get("origin", r.get("rejected")) for r in rows] == [
-        "DFW", "MIA", "sold out", "no price: neither miles nor a discount", "not an object"]
+        "DFW",
+        "MIA",
+        "sold out",
+        "no price: neither miles nor a discount",
+        "not an object",
+    ]
 
 
 def test_parse_feed() -> None:
@@ -50,7 +57,11 @@ def test_parse_feed() -> None:
     assert code == 0 and len(sales) == 1  # the lounge post is not an award sale
     sale = sales[0]
     assert (sale["program"], sale["miles"], sale["trip"], sale["is_award_sale"]) == (
-        "flyingblue", 15000, "one-way", True)
+        "flyingblue",
+        15000,
+        "one-way",
+        True,
+    )
     assert sale["link"].endswith("/posts/flying-blue-promo-rewards")
     assert (sale["book_by"], sale["travel_end"]) == ("2030-12-31", "2031-05-31")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import cli
 
 GOOD_SOURCE = """
@@ -52,8 +51,9 @@ def test_missing_config_file(tmp_path: Path) -> None:
 
 
 def test_shipped_configs_are_valid() -> None:
-    from awardwatch.config import load
     from conftest import ROOT
+
+    from awardwatch.config import load
 
     for name in ("config.toml", "fixtures/demo.toml"):
         load(ROOT / name, check_env=False)

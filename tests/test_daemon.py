@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
-
 from conftest import ROOT, Sites
 
 
@@ -33,7 +32,9 @@ def runs(db_path: Path) -> list[dict[str, Any]]:
 
 def test_three_scheduled_passes_then_sigterm(tmp_path: Path, sites: Sites, config_for: Any) -> None:
     config = config_for(only=["skydeals", "aa-deals-api"])
-    text = config.read_text().replace('schedule = "every 30m"', 'schedule = "every 2s"\njitter_seconds = 0')
+    text = config.read_text().replace(
+        'schedule = "every 30m"', 'schedule = "every 2s"\njitter_seconds = 0'
+    )
     text = text.replace('schedule = "every 2h"', 'schedule = "every 3s"\njitter_seconds = 0')
     config.write_text(text)
     daemon = subprocess.Popen(
@@ -42,7 +43,9 @@ def test_three_scheduled_passes_then_sigterm(tmp_path: Path, sites: Sites, confi
     )  # fmt: skip
     try:
         db_path = tmp_path / "bot.db"
-        wait_for(lambda: sum(r["source"] == "skydeals" for r in runs(db_path)) >= 3, 90, "three passes")
+        wait_for(
+            lambda: sum(r["source"] == "skydeals" for r in runs(db_path)) >= 3, 90, "three passes"
+        )
         daemon.send_signal(signal.SIGTERM)
         out, err = daemon.communicate(timeout=30)
     finally:

@@ -17,7 +17,12 @@ def test_loose_values_are_normalized() -> None:
                         "travel": "Jan 10 – Mar 15, 2031", "taxes": "$5.60",
                         "trip": "Round trip", "currency": "usd"})  # fmt: skip
     assert (offer.miles, offer.cabin, offer.trip, offer.taxes, offer.currency) == (
-        12500, "business", "round-trip", 5.6, "USD")
+        12500,
+        "business",
+        "round-trip",
+        5.6,
+        "USD",
+    )
     assert str(offer.travel_start) == "2031-01-10" and str(offer.travel_end) == "2031-03-15"
 
 
@@ -50,5 +55,7 @@ def test_rejection_codes_are_short() -> None:
 def test_identity_ignores_price_but_not_route_or_cabin() -> None:
     one = make_offer({**BASE, "miles": 45000, "cabin": "business", "depart_date": "2031-01-10"})
     cheaper = make_offer({**BASE, "miles": 40000, "cabin": "business", "depart_date": "2031-01-10"})
-    other_cabin = make_offer({**BASE, "miles": 45000, "cabin": "first", "depart_date": "2031-01-10"})
+    other_cabin = make_offer(
+        {**BASE, "miles": 45000, "cabin": "first", "depart_date": "2031-01-10"}
+    )
     assert one.key == cheaper.key != other_cabin.key

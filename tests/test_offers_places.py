@@ -26,7 +26,11 @@ def test_overlap() -> None:
 
 
 def test_region_of() -> None:
-    assert (region_of("LHR"), region_of("HNL"), region_of("NRT")) == ("Europe", "North America", "Asia")
+    assert (region_of("LHR"), region_of("HNL"), region_of("NRT")) == (
+        "Europe",
+        "North America",
+        "Asia",
+    )
 
 
 def test_unknown_place_says_what_it_tried() -> None:

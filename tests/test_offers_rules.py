@@ -46,7 +46,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("rule", "change", "passes", "reason"), CASES)
-def test_rule(rule: dict[str, Any], change: dict[str, Any], passes: bool, reason: str | None) -> None:
+def test_rule(
+    rule: dict[str, Any], change: dict[str, Any], passes: bool, reason: str | None
+) -> None:
     verdict = evaluate([Rule(name="r", **rule)], offer(**change), TODAY)
     assert verdict.passed is passes
     if passes:

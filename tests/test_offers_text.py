@@ -28,7 +28,9 @@ def test_miles(text: str | int, miles: int | None) -> None:
     assert parse_miles(text) == miles
 
 
-@pytest.mark.parametrize(("text", "amount"), [("$5.60", 5.6), ("5,60 EUR", 5.6), ("1,234.50", 1234.5), ("45", 45.0)])
+@pytest.mark.parametrize(
+    ("text", "amount"), [("$5.60", 5.6), ("5,60 EUR", 5.6), ("1,234.50", 1234.5), ("45", 45.0)]
+)
 def test_money(text: str, amount: float) -> None:
     assert parse_money(text) == amount
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
-
 from conftest import ROOT, Sites, cli, run_once
+
 from storage import db as storage_db
 
 ADMIN = """
@@ -25,9 +25,15 @@ admin = true
 """
 
 
-def test_failing_source_alerts_once_then_recovers_once(tmp_path: Path, sites: Sites, config_for: Any) -> None:
+def test_failing_source_alerts_once_then_recovers_once(
+    tmp_path: Path, sites: Sites, config_for: Any
+) -> None:
     config = config_for(only=["skydeals"], extra=ADMIN)
-    config.write_text(config.read_text().replace('schedule = "every 30m"', 'schedule = "every 30m"\nalert_after = 2'))
+    config.write_text(
+        config.read_text().replace(
+            'schedule = "every 30m"', 'schedule = "every 30m"\nalert_after = 2'
+        )
+    )
     outputs = [run_once(config)["stdout"]]
     original = (sites.root / "promotions.html").read_text()
     for name in ("promotions.html", "promotions-2.html"):
@@ -54,7 +60,11 @@ def test_robots_txt_disallow_is_obeyed(tmp_path: Path, sites: Sites, config_for:
     assert run["status"] == "error" and "robots.txt" in run["message"]
     assert summary["exit"] == 1
     # obeying can be switched off per source
-    config.write_text(config.read_text().replace('schedule = "every 30m"', 'schedule = "every 30m"\nobey_robots = false'))
+    config.write_text(
+        config.read_text().replace(
+            'schedule = "every 30m"', 'schedule = "every 30m"\nobey_robots = false'
+        )
+    )
     assert run_once(config)["runs"][0]["items"] == 1
 
 
@@ -63,7 +73,9 @@ def chromium_profiles() -> set[str]:
     return set(found.stdout.split())
 
 
-def test_sigterm_during_a_run_leaves_nothing_half_done(tmp_path: Path, sites: Sites, config_for: Any) -> None:
+def test_sigterm_during_a_run_leaves_nothing_half_done(
+    tmp_path: Path, sites: Sites, config_for: Any
+) -> None:
     config = config_for(only=["skydeals", "flash-sale"])
     text = config.read_text().replace('wait_for = "article.offer"', 'wait_for = "article.never"')
     text = text.replace('schedule = "every 1h"', 'schedule = "every 1h"\njitter_seconds = 0')

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ROOT
 from scrapy.http import HtmlResponse
 
 from awardwatch.config import load
 from awardwatch.errors import MalformedResponse
-from conftest import ROOT
 from scrapers.parsers import ParseContext, Rejected, api, page
 
 SITES = ROOT / "fixtures" / "sites"
@@ -58,7 +58,10 @@ def test_api_rows_and_rejections() -> None:
     assert [r.reason for r in results if isinstance(r, Rejected)] == ["sold out", "not an object"]
     rows = [r for r in results if not isinstance(r, Rejected)]
     assert [(r["origin"], r["miles"], r["promo"]) for r in rows] == [
-        ("DFW", "57,500", True), ("MIA", "15,000", False), ("CLT", "not available", None)]
+        ("DFW", "57,500", True),
+        ("MIA", "15,000", False),
+        ("CLT", "not available", None),
+    ]
 
 
 @pytest.mark.parametrize("body", [b"{not json", b'{"data": {}}'])

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
-from openpyxl import load_workbook
-
 from conftest import Sites, run_once
+from openpyxl import load_workbook
 
 
 def offers_by_route(db_path: Path) -> dict[str, dict[str, Any]]:
@@ -31,11 +30,25 @@ def test_one_pass_stores_records_and_alerts(tmp_path: Path, sites: Sites, config
     assert runs["aa-deals-api"]["offers"] == 2
     assert runs["aa-deals-api"]["rejected"] == {"sold out": 1, "no price": 1, "not an object": 1}
 
+    # the feed: one award sale in two posts (the other is about lounges)
+    assert runs["points-daily"]["offers"] == 1
+    assert runs["points-daily"]["rejected"] == {"not an award sale: no miles price or award discount": 1}
+
     offers = offers_by_route(tmp_path / "bot.db")
+    assert offers["New York-Paris"]["program"] == "flyingblue" and offers["New York-Paris"]["miles"] == 15000
     jfk = offers["JFK-LHR"]
     assert (jfk["program"], jfk["cabin"], jfk["miles"], jfk["taxes"], jfk["discount_pct"]) == (
-        "delta", "business", 45000, 5.6, 30.0)
-    assert (jfk["travel_start"], jfk["travel_end"], jfk["book_by"]) == ("2031-01-10", "2031-03-15", "2030-12-31")
+        "delta",
+        "business",
+        45000,
+        5.6,
+        30.0,
+    )
+    assert (jfk["travel_start"], jfk["travel_end"], jfk["book_by"]) == (
+        "2031-01-10",
+        "2031-03-15",
+        "2030-12-31",
+    )
     assert offers["BOS-CDG"]["miles"] == 22500 and offers["BOS-CDG"]["trip"] == "round-trip"
     assert offers["SFO-SYD"]["cabin"] == "business" and offers["DEN-CUN"]["miles"] == 12500
     assert offers["DFW-MAD"]["promo"] == 1 and offers["DFW-MAD"]["url"].endswith("/book/dfw-mad")
@@ -48,9 +61,9 @@ def test_one_pass_stores_records_and_alerts(tmp_path: Path, sites: Sites, config
     assert len(rows) == stored == summary["delivery"]["sent"]
     assert book["Runs"].max_row - 1 == len(summary["runs"])
 
-    # seven offers at once arrive as one digest on the console
-    assert summary["stdout"].count("New: ") == summary["delivery"]["sent"]
-    assert "7 award offers" in summary["stdout"]
+    # many offers at once arrive as one digest on the console
+    assert summary["delivery"]["sent"] == 8
+    assert summary["stdout"].count("New: ") == 8 and "8 award offers" in summary["stdout"]
     assert "JFK → LHR · 45,000 miles" in summary["stdout"]
 
 
@@ -73,7 +86,9 @@ def test_second_pass_alerts_nothing_then_cheaper_alerts_once(
     assert offers_by_route(tmp_path / "bot.db")["JFK-LHR"]["miles"] == 39000
 
 
-def test_unreachable_source_fails_the_pass_with_exit_1(tmp_path: Path, sites: Sites, config_for: Any) -> None:
+def test_unreachable_source_fails_the_pass_with_exit_1(
+    tmp_path: Path, sites: Sites, config_for: Any
+) -> None:
     config = config_for(only=["skydeals"])
     config.write_text(config.read_text().replace(sites.url, "http://127.0.0.1:9"))
     summary = run_once(config)

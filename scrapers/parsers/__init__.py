@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache
 from types import ModuleType
 from typing import Any
 
@@ -34,6 +34,7 @@ __all__ = [
     "ParseContext",
     "Parsed",
     "Rejected",
+    "each",
     "options_model",
     "parser",
 ]
@@ -70,13 +71,14 @@ Parser = Callable[[bytes, ParseContext], Iterator[Parsed]]
 
 def _kinds() -> tuple[str, ...]:
     package = importlib.import_module(__name__)
-    return tuple(sorted(m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_")))
+    names = (m.name for m in pkgutil.iter_modules(package.__path__))
+    return tuple(sorted(name for name in names if not name.startswith("_")))
 
 
 KINDS: tuple[str, ...] = _kinds()
 
 
-@lru_cache(maxsize=None)
+@cache
 def module(kind: str) -> ModuleType:
     if kind not in KINDS:
         raise KeyError(kind)
@@ -87,5 +89,37 @@ def options_model(kind: str) -> type[BaseModel]:
     return getattr(module(kind), "Options", NoOptions)
 
 
+#: What reading a record of an unexpected shape raises: a value of another type than the
+#: format promises, a key or index that is not there.
+SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError, OverflowError)
+
+
+def each(records: Iterable[Any], read: Callable[[Any], Iterable[Parsed]]) -> Iterator[Parsed]:
+    """``read`` every record; a record of an unexpected shape becomes a Rejected row with the
+    reason, and the records after it are still read."""
+    for record in records:
+        try:
+            yield from list(read(record))
+        except (MalformedResponse, BlockedResponse):
+            raise
+        except SHAPE_ERRORS as exc:
+            yield Rejected(f"unreadable record: {type(exc).__name__}")
+
+
+def guarded(parse: Parser) -> Parser:
+    """The parser, with any error of an unexpected body shape turned into MalformedResponse:
+    a parser never lets a traceback out, and the offers it read before the error are kept."""
+
+    def run(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
+        try:
+            yield from parse(body, ctx)
+        except (MalformedResponse, BlockedResponse):
+            raise
+        except SHAPE_ERRORS as exc:
+            raise MalformedResponse(f"unreadable response: {type(exc).__name__}: {exc}") from None
+
+    return run
+
+
 def parser(kind: str) -> Parser:
-    return module(kind).parse  # type: ignore[no-any-return]
+    return guarded(module(kind).parse)

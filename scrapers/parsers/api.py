@@ -29,7 +29,9 @@ class Options(BaseModel):
     def _known(cls, value: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(value) - FIELDS)
         if unknown:
-            raise ValueError(f"unknown offer field {unknown[0]!r}; fields: {', '.join(sorted(FIELDS))}")
+            raise ValueError(
+                f"unknown offer field {unknown[0]!r}; fields: {', '.join(sorted(FIELDS))}"
+            )
         return value
 
 

@@ -36,7 +36,9 @@ class Options(BaseModel):
     def _known(cls, value: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(value) - FIELDS)
         if unknown:
-            raise ValueError(f"unknown offer field {unknown[0]!r}; fields: {', '.join(sorted(FIELDS))}")
+            raise ValueError(
+                f"unknown offer field {unknown[0]!r}; fields: {', '.join(sorted(FIELDS))}"
+            )
         return value
 
     @field_validator("item", "next_page", "sold_out", "wait_for")
@@ -75,7 +77,8 @@ def _document(body: bytes, ctx: ParseContext) -> Selector:
     if not body.strip():
         raise MalformedResponse("empty page")
     try:
-        return Selector(text=body.decode("utf-8", errors="replace"), base_url=ctx.url)
+        # always HTML: parsel would read a JSON body as JSON, where CSS selectors do not apply
+        return Selector(text=body.decode("utf-8", errors="replace"), type="html", base_url=ctx.url)
     except Exception as exc:
         raise MalformedResponse(f"not an HTML page: {exc}") from None
 

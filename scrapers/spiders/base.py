@@ -63,7 +63,11 @@ class SourceSpider(scrapy.Spider):
         """Meta that sends a request through Chromium, in this run's own browser context."""
         context = f"{self.source.name}-{int(self.started_at.timestamp())}"
         # a rendered page is never served from the HTTP cache: its content comes from scripts
-        meta: dict[str, Any] = {"playwright": True, "playwright_context": context, "dont_cache": True}
+        meta: dict[str, Any] = {
+            "playwright": True,
+            "playwright_context": context,
+            "dont_cache": True,
+        }
         if self.source.proxy:
             meta["playwright_context_kwargs"] = {"proxy": {"server": self.source.proxy}}
         return meta

@@ -1,0 +1,128 @@
+"""What the benchmarks share: the repository on sys.path, a local web server for generated
+pages, the reactor, and one way of printing a figure beside its baseline and the target."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+#: The folder of the test helpers (fake services) some benchmarks drive.
+TESTS = ROOT / "tests"
+CHROMIUM = "/usr/bin/chromium"
+#: The flags every Chromium in these benchmarks starts with, ours and the baselines'.
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+@dataclass
+class Figure:
+    label: str
+    value: float
+    unit: str
+
+
+def report(
+    title: str, ours: Figure, baseline: Figure, *, target: str, ratio: float, met: bool
+) -> None:
+    """Print the figure, its baseline's, their ratio and whether the target is met."""
+    print(f"-- {title}")
+    for figure in (ours, baseline):
+        print(f"   {figure.label:<34} {figure.value:>12,.2f} {figure.unit}")
+    print(f"   {'ratio':<34} {ratio:>12.3f}")
+    print(f"   target: {target} -> {'MET' if met else 'MISSED'}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def timed() -> Iterator[Callable[[], float]]:
+    """``with timed() as elapsed:`` — elapsed() is the seconds since the block began."""
+    began = time.perf_counter()
+    yield lambda: time.perf_counter() - began
+
+
+def run_on_reactor(main: Callable[[], Any]) -> Any:
+    """Run the coroutine function ``main`` on the Twisted asyncio reactor Scrapy needs."""
+    import scheduler
+
+    return scheduler._run_on_reactor(main)
+
+
+def quiet_logs() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)
+    for name in ("scrapy", "awardwatch", "httpx", "telegram", "apscheduler", "asyncio",
+                 "scrapy-playwright", "py.warnings"):  # fmt: skip
+        logging.getLogger(name).setLevel(logging.ERROR)
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "scrapers.settings")
+
+
+#: The ``page`` source's options for the pages ``write_pages`` makes.
+PAGE_OPTIONS: dict[str, Any] = {
+    "item": "li.deal",
+    "fields": {"title": ".title", "program": ".program", "origin": ".from", "destination": ".to",
+               "cabin": ".cabin", "miles": ".miles", "depart_date": ".date",
+               "url": "a.book::attr(href)"},
+    "constants": {"promo": True},
+}  # fmt: skip
+_DEAL = """  <li class="deal">
+    <h3 class="title">Award sale {n}</h3><span class="program">delta</span>
+    <span class="from">{origin}</span> → <span class="to">{destination}</span>
+    <span class="cabin">Business</span><span class="miles">{miles:,} miles</span>
+    <span class="date">2031-0{month}-1{day}</span><a class="book" href="/book/{n}">Book</a>
+  </li>
+"""
+_ROUTES = [("JFK", "LHR"), ("BOS", "CDG"), ("SFO", "NRT"), ("ORD", "FRA"), ("LAX", "SYD")]
+
+
+def site_chrome(kilobytes: int) -> str:
+    """About ``kilobytes`` of the navigation and footer links a real deals page carries
+    around its offers (real ones weigh 100 KB and more)."""
+    line = '<li><a href="/deals/{n:05d}" class="nav-link">Award deals to destination {n}</a></li>\n'
+    lines = [line.format(n=n) for n in range(kilobytes * 1024 // len(line.format(n=0)))]
+    return f'<nav><ul class="menu">{"".join(lines)}</ul></nav>'
+
+
+def write_pages(folder: Path, count: int, offers: int = 3, chrome_kb: int = 0) -> list[str]:
+    """``count`` promotions pages of ``offers`` offers each (plus ``chrome_kb`` of site
+    navigation); returns their paths."""
+    chrome = site_chrome(chrome_kb) if chrome_kb else ""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for page in range(count):
+        deals = "".join(
+            _DEAL.format(n=page * offers + i, origin=_ROUTES[i % 5][0],
+                         destination=_ROUTES[i % 5][1], miles=30_000 + 500 * i,
+                         month=1 + i % 9, day=i % 10)  # fmt: skip
+            for i in range(offers)
+        )
+        name = f"deals-{page:05d}.html"
+        (folder / name).write_text(
+            f'<!doctype html><html><head><meta charset="utf-8"><title>Deals {page}</title>'
+            f'</head><body>{chrome}<ul class="deals">\n{deals}</ul></body></html>\n',
+            encoding="utf-8",
+        )
+        paths.append(name)
+    return paths
+
+
+def serve(root: Path) -> Any:
+    """Serve ``root`` on 127.0.0.1 as the fixtures server does (Last-Modified, 304)."""
+    sys.path.insert(0, str(ROOT / "fixtures"))
+    import serve as fixtures_serve
+
+    return fixtures_serve.start(root, 0)

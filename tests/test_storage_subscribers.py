@@ -1,0 +1,71 @@
+"""The subscribers' watch index gives exactly what checking every watch one by one gives."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from offers.model import make_offer
+from storage import subscribers
+from storage.db import transaction
+
+PLACES = ["JFK", "LHR", "CDG", "NRT", "London", "Paris", "New York", "Japan", "US", "France",
+          "Europe", "Asia", "North America"]  # fmt: skip
+CABINS = ["economy", "premium_economy", "business", "first"]
+
+
+def random_watch(rng: random.Random) -> subscribers.Watch:
+    return subscribers.Watch(
+        origins=rng.sample(PLACES, rng.choice([0, 1, 2])),
+        destinations=rng.sample(PLACES, rng.choice([0, 1, 2])),
+        cabins=rng.sample(CABINS, rng.choice([0, 1, 2])),
+        max_miles=rng.choice([None, 20_000, 40_000, 60_000]),
+        months=[f"2031-{m:02d}" for m in rng.sample(range(1, 13), rng.choice([0, 1, 2]))],
+    )
+
+
+def random_offer(rng: random.Random) -> Any:
+    month = rng.randint(1, 12)
+    return make_offer({
+        "source": "t", "program": "delta", "origin": rng.choice(PLACES + ["BOS", "SYD"]),
+        "destination": rng.choice(PLACES + ["GRU", "Europe"]),
+        "cabin": rng.choice(CABINS + [None]), "miles": rng.choice([None, 15_000, 40_000, 80_000]),
+        "discount_pct": 20, "travel_start": f"2031-{month:02d}-10",
+        "travel_end": f"2031-{min(12, month + rng.choice([0, 1])):02d}-20",
+    })  # fmt: skip
+
+
+def brute_force(db: Any, offer: Any) -> list[str]:
+    rows = db.query(
+        "SELECT s.chat, w.* FROM subscriber_watches w JOIN subscribers s ON s.id = w.subscriber_id"
+        " WHERE s.status = 'active' AND s.paused = 0 ORDER BY s.id, w.id"
+    )
+    chats: dict[str, None] = {}
+    for row in rows:
+        if subscribers.Watch.from_row(row).matches(offer):
+            chats.setdefault(row["chat"], None)
+    return list(chats)
+
+
+def test_index_matches_exactly_what_each_watch_matches(db: Any) -> None:
+    rng = random.Random(11)
+    with transaction(db):
+        for number in range(300):
+            subscribers.subscribe(db, "tg", str(number))
+            for _ in range(rng.choice([1, 2, 3])):
+                subscribers.add_watch(db, "tg", str(number), random_watch(rng))
+    offers = [random_offer(rng) for _ in range(300)]
+    assert sum(len(brute_force(db, o)) for o in offers) > 300  # the cases do match things
+    for offer in offers:
+        assert subscribers.matching(db, "tg", offer) == brute_force(db, offer)
+
+
+def test_index_follows_changes(db: Any) -> None:
+    offer = make_offer({"source": "t", "program": "delta", "origin": "JFK", "destination": "CDG",
+                        "miles": 30_000, "depart_date": "2031-03-01"})  # fmt: skip
+    subscribers.subscribe(db, "tg", "1")
+    assert subscribers.matching(db, "tg", offer) == []
+    subscribers.add_watch(db, "tg", "1", subscribers.Watch(destinations=["Europe"]))
+    assert subscribers.matching(db, "tg", offer) == ["1"]
+    subscribers.set_paused(db, "tg", "1", True)
+    assert subscribers.matching(db, "tg", offer) == []
