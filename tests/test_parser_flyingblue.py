@@ -3,6 +3,7 @@ reward booking flow)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +121,31 @@ def test_malformed_bodies_give_a_reason(body: bytes, reason: str) -> None:
 
 def test_empty_offer_list_is_no_offers() -> None:
     assert run(b'{"bestOffers": []}') == []
+
+
+#: What the saved mixed response rejects as it is.
+KNOWN_REJECTIONS = ["cabin: unknown commercial cabin 'SPACE'", "offer without connections"]
+#: Values a changed API might put where a record was.
+ODD_VALUES = [None, ["x"], "x"]
+
+
+@pytest.mark.parametrize("odd", ODD_VALUES)
+def test_an_offer_or_connection_of_another_type_costs_only_that_offer(odd: Any) -> None:
+    saved = json.loads((FIXTURES / "best-fare-offers-mixed.json").read_bytes())
+    whole = offers(run(json.dumps(saved).encode()))
+    saved["bestOffers"][2] = odd
+    results = run(json.dumps(saved).encode())
+    assert offers(results) == whole[:2]
+    assert [r.reason for r in results if isinstance(r, Rejected)] == [
+        "offer is not an object",
+        *KNOWN_REJECTIONS,
+    ]
+    saved = json.loads((FIXTURES / "best-fare-offers-mixed.json").read_bytes())
+    saved["bestOffers"][1]["connections"][1] = odd
+    results = run(json.dumps(saved).encode())
+    # the round trip's bounds are priced together: without its way back it is no offer at all
+    assert offers(results) == [whole[0], whole[2]]
+    assert [r.reason for r in results if isinstance(r, Rejected)] == [
+        "connection is not an object",
+        *KNOWN_REJECTIONS,
+    ]

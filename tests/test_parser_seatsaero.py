@@ -3,6 +3,7 @@ available cabin, programs mapped to ours, promotions by region level, and paging
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -160,3 +161,21 @@ def test_last_page_has_no_next() -> None:
 def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         seatsaero.Options(**options)
+
+
+#: Values a changed API might put where a record was.
+ODD_VALUES = [None, ["x"], "x"]
+
+
+@pytest.mark.parametrize("odd", ODD_VALUES)
+def test_a_record_of_another_type_costs_only_that_record(odd: Any) -> None:
+    saved = json.loads((FIXTURES / "availability-page.json").read_bytes())
+    whole = run(json.dumps(saved).encode())
+    saved["data"][0] = odd
+    results = run(json.dumps(saved).encode())
+    # record 1 gave MEX-ORD in economy and business; the other 9 records still give theirs
+    assert results == [Rejected("record without a route"), *whole[2:]]
+    saved = json.loads((FIXTURES / "availability-page.json").read_bytes())
+    saved["data"][0]["Route"]["DestinationAirport"] = [odd]
+    results = run(json.dumps(saved).encode())
+    assert results == [Rejected("unreadable record: TypeError"), *whole[2:]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +81,18 @@ def test_bot_error_code_is_a_block() -> None:
 def test_malformed_bodies_are_refused_with_a_reason(body: bytes, reason: str) -> None:
     with pytest.raises(MalformedResponse, match=reason):
         run(body)
+
+
+#: Values a changed API might put where a record was.
+ODD_VALUES = [None, ["x"], "x"]
+
+
+@pytest.mark.parametrize("odd", ODD_VALUES)
+def test_a_flight_of_another_type_costs_only_that_flight(odd: Any) -> None:
+    saved = json.loads((FIXTURES / "shopping.json").read_bytes())
+    whole, _ = run(json.dumps(saved).encode())
+    saved["data"]["searchResults"]["airProducts"][0]["details"][1] = odd
+    offers, rejected = run(json.dumps(saved).encode())
+    # every flight gives its 3 fare families: the first and third still do
+    assert offers == whole[:3] + whole[6:]
+    assert rejected == ["unreadable record: AttributeError"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +83,18 @@ def test_refusal_page_is_a_block() -> None:
 def test_malformed_bodies_are_refused_with_a_reason(body: bytes, reason: str) -> None:
     with pytest.raises(MalformedResponse, match=reason):
         run(body)
+
+
+#: Values a changed API might put where a record was.
+ODD_VALUES = [None, ["x"], "x"]
+
+
+@pytest.mark.parametrize("odd", ODD_VALUES)
+def test_a_flight_of_another_type_costs_only_that_flight(odd: Any) -> None:
+    saved = json.loads((FIXTURES / "fetchflights.json").read_bytes())
+    whole, _ = run(json.dumps(saved).encode())
+    saved["data"]["Trips"][0]["Flights"][1] = odd
+    offers, rejected = run(json.dumps(saved).encode())
+    # every flight gives 2 offers: the first, third and fourth still do
+    assert offers == whole[:2] + whole[4:]
+    assert rejected == ["unreadable record: AttributeError"]

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from scrapers.parsers import MalformedResponse, ParseContext, Parsed, Rejected
+from scrapers.parsers import MalformedResponse, ParseContext, Parsed, Rejected, each
 
 SEARCH_PATH = "/booking/api/search/itinerary"
 #: aa.com's answer when no flight matches: an empty result, not a failure.
@@ -105,9 +105,8 @@ def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
         raise MalformedResponse(f"aa.com search error {error!r}")
     if not isinstance(slices, list):
         raise MalformedResponse("no slices: not an aa.com itinerary search response")
-    for itinerary in slices:
-        if isinstance(itinerary, dict):
-            yield from _slice_offers(itinerary, ctx)
+    # a slice of an unexpected shape costs that slice only
+    yield from each(slices, lambda itinerary: _slice_offers(itinerary, ctx))
 
 
 def _load(body: bytes) -> dict[str, Any]:
@@ -121,17 +120,26 @@ def _load(body: bytes) -> dict[str, Any]:
 
 
 def _slice_offers(itinerary: dict[str, Any], ctx: ParseContext) -> Iterator[Parsed]:
+    products = itinerary.get("pricingDetail") or []
+    if not isinstance(products, list):
+        raise TypeError("pricingDetail is not a list")
     seen: set[tuple[Any, ...]] = set()
-    for product in itinerary.get("pricingDetail") or []:
-        if not isinstance(product, dict) or not product.get("productAvailable"):
-            continue  # a product the flight does not sell
-        result = _product(itinerary, product, ctx)
+    # a product of an unexpected shape costs that product only
+    for result in each(products, lambda product: _available(itinerary, product, ctx)):
         if isinstance(result, dict):
-            identity = (product.get("productType"), result["miles"], result["promo"])
+            identity = (result["cabin"], result["miles"], result["promo"])
             if identity in seen:
                 continue
             seen.add(identity)
         yield result
+
+
+def _available(
+    itinerary: dict[str, Any], product: dict[str, Any], ctx: ParseContext
+) -> list[Parsed]:
+    if not product.get("productAvailable"):
+        return []  # a product the flight does not sell
+    return [_product(itinerary, product, ctx)]
 
 
 def _product(itinerary: dict[str, Any], product: dict[str, Any], ctx: ParseContext) -> Parsed:

@@ -19,7 +19,14 @@ from parsel import Selector
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from offers.model import CABINS
-from scrapers.parsers import BlockedResponse, MalformedResponse, ParseContext, Parsed, Rejected
+from scrapers.parsers import (
+    BlockedResponse,
+    MalformedResponse,
+    ParseContext,
+    Parsed,
+    Rejected,
+    each,
+)
 from scrapers.parsers.page import select
 
 #: Signs of Delta's block page: a redirect to the outage page, or its error reference.
@@ -120,19 +127,25 @@ def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
     if body.lstrip()[:1] == b"<":
         yield from parse_deals(body, ctx)
         return
-    for itinerary in _itineraries(body):
-        for trip in itinerary.get("trip") or []:
-            yield from _trip_offers(trip, ctx)
+    # an itinerary or trip of an unexpected shape costs that record only
+    yield from each(_itineraries(body), lambda itinerary: _itinerary_offers(itinerary, ctx))
 
 
-def _itineraries(body: bytes) -> list[dict[str, Any]]:
+def _itineraries(body: bytes) -> list[Any]:
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, ValueError):
         raise MalformedResponse("not JSON and not a page") from None
     if not isinstance(data, dict) or not isinstance(data.get("itinerary"), list):
         raise MalformedResponse("no itinerary list: not a Delta award search response")
-    return [i for i in data["itinerary"] if isinstance(i, dict)]
+    return list(data["itinerary"])
+
+
+def _itinerary_offers(itinerary: dict[str, Any], ctx: ParseContext) -> Iterator[Parsed]:
+    trips = itinerary.get("trip") or []
+    if not isinstance(trips, list):
+        raise TypeError("trip is not a list")
+    return each(trips, lambda trip: _trip_offers(trip, ctx))
 
 
 def _trip_offers(trip: dict[str, Any], ctx: ParseContext) -> Iterator[Parsed]:
@@ -141,6 +154,8 @@ def _trip_offers(trip: dict[str, Any], ctx: ParseContext) -> Iterator[Parsed]:
         yield Rejected("no fares")
         return
     offers = ((seat_urls[0].get("fareOffer") or {}).get("itineraryOfferList")) or []
+    if not isinstance(offers, list):
+        raise TypeError("itineraryOfferList is not a list")
     seen: set[tuple[str, int]] = set()
     for offer in offers:
         result = _fare(trip, offer, ctx)
@@ -222,7 +237,7 @@ def parse_deals(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
     """Listings of the SkyMiles deals page: every one is a sale."""
     options: Options = ctx.options or Options()
     deals = options.deals
-    document = Selector(text=body.decode("utf-8", errors="replace"), base_url=ctx.url)
+    document = Selector(text=body.decode("utf-8", errors="replace"), type="html", base_url=ctx.url)
     for item in select(document, deals.item):
         raw: dict[str, Any] = {
             field: _text(item, getattr(deals, field))

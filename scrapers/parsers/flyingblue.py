@@ -14,7 +14,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from scrapers.parsers import BlockedResponse, MalformedResponse, ParseContext, Parsed, Rejected
+from scrapers.parsers import (
+    BlockedResponse,
+    MalformedResponse,
+    ParseContext,
+    Parsed,
+    Rejected,
+    each,
+)
 
 PROGRAM = "flyingblue"
 API_BASE = "https://api.airfranceklm.com"
@@ -183,9 +190,12 @@ def offer(best: Any, options: Options) -> Parsed | None:
     """One best offer as a raw offer; None when it is sold out or has no miles price."""
     if not isinstance(best, dict):
         return Rejected("offer is not an object")
-    connections = [c for c in best.get("connections") or [] if isinstance(c, dict)]
-    if not connections:
+    connections = best.get("connections") or []
+    if not isinstance(connections, list) or not connections:
         return Rejected("offer without connections")
+    if not all(isinstance(c, dict) for c in connections):
+        # the bounds are priced together: without one of them the price is not the trip's
+        return Rejected("connection is not an object")
     total = _number(_dig(best, "priceInMiles", "totalPrice"))
     seats = _seats(connections)
     if not total or total <= 0 or seats == 0:
@@ -237,10 +247,14 @@ def _identity(raw: dict[str, Any]) -> tuple[Any, ...]:
 def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
     options: Options = ctx.options if isinstance(ctx.options, Options) else Options()
     seen: set[tuple[Any, ...]] = set()
-    for best in document(body):
-        result = offer(best, options)
+    # an offer of an unexpected shape costs that offer only
+    for result in each(document(body), lambda best: _found(offer(best, options))):
         if isinstance(result, Rejected):
             yield result
-        elif result is not None and _identity(result) not in seen:
+        elif _identity(result) not in seen:
             seen.add(_identity(result))
             yield result
+
+
+def _found(result: Parsed | None) -> list[Parsed]:
+    return [] if result is None else [result]

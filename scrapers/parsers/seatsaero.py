@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from offers.model import CABINS, PROGRAMS
 from offers.places import Place, region_of, resolve, try_resolve
-from scrapers.parsers import MalformedResponse, ParseContext, Parsed, Rejected
+from scrapers.parsers import MalformedResponse, ParseContext, Parsed, Rejected, each
 
 API_BASE = "https://seats.aero/partnerapi"
 
@@ -109,9 +109,17 @@ def next_page(body: bytes, url: str) -> str | None:
         return None
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
-    skip = int(query.get("skip") or 0) + int(data.get("count") or len(data["data"]))
+    skip = _whole(query.get("skip")) + (_whole(data.get("count")) or len(data["data"]))
     query.update(cursor=str(data["cursor"]), skip=str(skip))
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _whole(value: Any) -> int:
+    """A count the API or the URL gives, 0 when it is not a whole number."""
+    try:
+        return max(int(value or 0), 0)
+    except (TypeError, ValueError, OverflowError):
+        return 0
 
 
 def program_of(source: Any, options: Options) -> str | None:
@@ -232,10 +240,22 @@ def record_offers(record: Any, options: Options) -> Iterator[tuple[tuple[str, ..
 def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
     options: Options = ctx.options if isinstance(ctx.options, Options) else Options()
     seen: set[tuple[str, ...]] = set()
-    for record in page(body)["data"]:
-        for ident, result in record_offers(record, options):
-            if isinstance(result, Rejected):
-                yield result
-            elif ident not in seen:
-                seen.add(ident)
-                yield result
+
+    def read(record: Any) -> list[Parsed]:
+        # the whole record is read before any of it counts as seen: a record that turns out
+        # unreadable halfway must not hide a later repeat of its offers
+        found = list(record_offers(record, options))
+        return [result for ident, result in found if _first(ident, result, seen)]
+
+    # a record of an unexpected shape costs that record only
+    yield from each(page(body)["data"], read)
+
+
+def _first(ident: tuple[str, ...], result: Parsed, seen: set[tuple[str, ...]]) -> bool:
+    """Whether to yield this result: every rejection, an offer only the first time."""
+    if isinstance(result, Rejected):
+        return True
+    if ident in seen:
+        return False
+    seen.add(ident)
+    return True

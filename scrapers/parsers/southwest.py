@@ -16,7 +16,14 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from scrapers.parsers import BlockedResponse, MalformedResponse, ParseContext, Parsed, Rejected
+from scrapers.parsers import (
+    BlockedResponse,
+    MalformedResponse,
+    ParseContext,
+    Parsed,
+    Rejected,
+    each,
+)
 
 SEARCH_PATH = "/api/air-booking/v1/air-booking/page/air/booking/shopping"
 #: The error code southwest.com answers a request it takes for a bot with.
@@ -66,10 +73,8 @@ def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
     )
     if not isinstance(results, dict) or not isinstance(results.get("airProducts"), list):
         raise MalformedResponse(f"no searchResults.airProducts: {_problem(data)}")
-    for product in results["airProducts"]:
-        for flight in (product or {}).get("details") or []:
-            if isinstance(flight, dict):
-                yield from _flight_offers(flight, ctx)
+    # an air product or flight of an unexpected shape costs that record only
+    yield from each(results["airProducts"], lambda product: _product_offers(product, ctx))
 
 
 def _load(body: bytes) -> dict[str, Any]:
@@ -87,6 +92,14 @@ def _problem(data: dict[str, Any]) -> str:
     return (
         f"notifications {json.dumps(notes)[:200]}" if notes else "not a Southwest shopping response"
     )
+
+
+def _product_offers(product: dict[str, Any], ctx: ParseContext) -> Iterator[Parsed]:
+    """The offers of one air product: one search day, its flights in ``details``."""
+    flights = product.get("details") or []
+    if not isinstance(flights, list):
+        raise TypeError("details is not a list")
+    return each(flights, lambda flight: _flight_offers(flight, ctx))
 
 
 def _flight_offers(flight: dict[str, Any], ctx: ParseContext) -> Iterator[Parsed]:

@@ -17,7 +17,14 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from scrapers.parsers import BlockedResponse, MalformedResponse, ParseContext, Parsed, Rejected
+from scrapers.parsers import (
+    BlockedResponse,
+    MalformedResponse,
+    ParseContext,
+    Parsed,
+    Rejected,
+    each,
+)
 
 SEARCH_PATH = "/api/flight/FetchFlights"
 BLOCK_MARKER = "united.com was unable to complete"
@@ -79,10 +86,8 @@ def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
         raise MalformedResponse(
             f"no data.Trips: {json.dumps(error)[:200] if error else 'not FetchFlights JSON'}"
         )
-    for trip in trips:
-        for flight in (trip or {}).get("Flights") or []:
-            if isinstance(flight, dict):
-                yield from _flight_offers(flight, ctx)
+    # a trip or flight of an unexpected shape costs that record only
+    yield from each(trips, lambda trip: _trip_offers(trip, ctx))
 
 
 def _load(body: bytes) -> dict[str, Any]:
@@ -95,13 +100,23 @@ def _load(body: bytes) -> dict[str, Any]:
     return data
 
 
+def _trip_offers(trip: dict[str, Any], ctx: ParseContext) -> Iterator[Parsed]:
+    flights = trip.get("Flights") or []
+    if not isinstance(flights, list):
+        raise TypeError("Flights is not a list")
+    return each(flights, lambda flight: _flight_offers(flight, ctx))
+
+
 def _flight_offers(flight: dict[str, Any], ctx: ParseContext) -> Iterator[Parsed]:
+    products = flight.get("Products") or []
+    if not isinstance(products, list):
+        raise TypeError("Products is not a list")
     seen: set[tuple[Any, ...]] = set()
-    for product in flight.get("Products") or []:
-        if (
-            not isinstance(product, dict)
-            or product.get("ProductSubtype") == "NonExistingProductPlaceHolder"
-        ):
+    for product in products:
+        if not isinstance(product, dict):
+            yield Rejected("product is not an object")
+            continue
+        if product.get("ProductSubtype") == "NonExistingProductPlaceHolder":
             continue  # a column of the results table the flight has no product in
         result = _product(flight, product, ctx)
         if isinstance(result, dict):
