@@ -137,3 +137,16 @@ def test_migrations_keep_existing_data(tmp_path: Path) -> None:
     assert version == len(storage_db.MIGRATIONS)
     assert next(iter(upgraded["runs"].rows))["source"] == "s"
     assert "requests" in upgraded["runs"].columns_dict and upgraded["paused"].exists()
+
+
+def test_daily_request_budget(tmp_path: Path, sites: Sites, config_for: Any) -> None:
+    config = config_for(only=["skydeals"])
+    config.write_text(
+        config.read_text().replace('schedule = "every 30m"', 'schedule = "every 30m"\ndaily_budget = 3')
+    )
+    first = run_once(config)["runs"][0]
+    assert first["status"] == "ok"  # robots.txt and the two pages: the whole budget
+    second = run_once(config)
+    assert second["exit"] == 1
+    assert second["runs"][0]["status"] == "error"
+    assert "daily budget of 3 requests used up" in second["runs"][0]["message"]
