@@ -28,7 +28,7 @@ from storage.db import connect
 
 DRIVER = Path(__file__).resolve().parent / "fault_driver.py"
 KILLS = 50
-ROUNDS = 200
+ROUNDS = 500  # enough work that every kill lands mid-run, however fast a run is
 
 
 @contextmanager
