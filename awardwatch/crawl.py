@@ -20,6 +20,7 @@ from scrapy.utils.project import get_project_settings
 from awardwatch.browser import SharedBrowser
 from awardwatch.config import Config, SourceConfig
 from offers.model import Offer
+from scrapers.items import offer_of
 from scrapers.pipelines import REJECTED
 from scrapers.spiders.base import BLOCKED
 
@@ -145,7 +146,7 @@ class Crawls:
 
         def scraped(item: dict[str, Any]) -> None:
             result.items += 1
-            result.offers.append(Offer.model_validate(item))
+            result.offers.append(offer_of(item))
 
         crawler.signals.connect(scraped, signal=signals.item_scraped, weak=False)
         began = time.monotonic()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -105,9 +106,14 @@ def write_pages(folder: Path, count: int, offers: int = 3, chrome_kb: int = 0) -
     paths = []
     for page in range(count):
         deals = "".join(
-            _DEAL.format(n=page * offers + i, origin=_ROUTES[i % 5][0],
-                         destination=_ROUTES[i % 5][1], miles=30_000 + 500 * i,
-                         month=1 + i % 9, day=i % 10)  # fmt: skip
+            _DEAL.format(
+                n=page * offers + i,
+                origin=_ROUTES[i % 5][0],
+                destination=_ROUTES[i % 5][1],
+                miles=30_000 + 500 * i,
+                month=1 + i % 9,
+                day=i % 10,
+            )  # fmt: skip
             for i in range(offers)
         )
         name = f"deals-{page:05d}.html"
@@ -118,6 +124,23 @@ def write_pages(folder: Path, count: int, offers: int = 3, chrome_kb: int = 0) -
         )
         paths.append(name)
     return paths
+
+
+@contextmanager
+def serve_apart(root: Path) -> Iterator[str]:
+    """Serve ``root`` from a process of its own, as a remote site would be: its work does not
+    compete with the crawler's for the interpreter lock. Yields the base URL."""
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "fixtures" / "serve.py"), "--port", "0", "--root", str(root)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        yield line.strip().rsplit(" ", 1)[-1]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def serve(root: Path) -> Any:

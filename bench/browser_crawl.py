@@ -63,9 +63,14 @@ def write_js_pages(folder: Path, count: int) -> list[str]:
     names = []
     for page in range(count):
         offers = [
-            {"title": f"Sale {page}-{i}", "from": "SFO", "to": ["NRT", "LHR", "CDG"][i],
-             "miles": f"{40_000 + 1000 * i:,} miles", "date": f"2031-0{i + 1}-15",
-             "link": f"/book/{page}-{i}"}  # fmt: skip
+            {
+                "title": f"Sale {page}-{i}",
+                "from": "SFO",
+                "to": ["NRT", "LHR", "CDG"][i],
+                "miles": f"{40_000 + 1000 * i:,} miles",
+                "date": f"2031-0{i + 1}-15",
+                "link": f"/book/{page}-{i}",
+            }  # fmt: skip
             for i in range(3)
         ]
         name = f"flash-{page:04d}.html"
@@ -141,7 +146,9 @@ def main() -> None:
         f"browser crawl, {args.pages} pages, concurrency {args.concurrency}",
         Figure("rendered page source (Crawls)", rate, "pages/s"),
         Figure("bare Playwright script", baseline, "pages/s"),
-        target="at least 0.8 of the bare script's rate", ratio=ratio, met=ratio >= 0.8,
+        target="at least 0.8 of the bare script's rate",
+        ratio=ratio,
+        met=ratio >= 0.8,
     )
 
 

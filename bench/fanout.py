@@ -140,7 +140,8 @@ def main() -> None:
         Figure("outbox drain → Telegram notifier", rate, "messages/s"),
         Figure("Telegram's allowed rate", OVERALL_PER_SECOND, "messages/s"),
         target="at least 95% of the allowed rate with no 429",
-        ratio=ratio, met=ratio >= 0.95 and api.refused == 0 and sent == args.deliveries,
+        ratio=ratio,
+        met=ratio >= 0.95 and api.refused == 0 and sent == args.deliveries,
     )
 
 

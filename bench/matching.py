@@ -92,7 +92,9 @@ def main() -> None:
         f"matching, {len(everything):,} offers",
         Figure(f"{args.large:,} subscribers", large, "s"),
         Figure(f"{args.small:,} subscribers (baseline)", small, "s"),
-        target=f"{times:g}x the subscribers under 3x the time", ratio=ratio, met=ratio < 3,
+        target=f"{times:g}x the subscribers under 3x the time",
+        ratio=ratio,
+        met=ratio < 3,
     )
 
 

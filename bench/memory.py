@@ -152,7 +152,9 @@ def main() -> None:
         f"memory of the daemon over {args.passes} passes",
         Figure(f"RSS at pass {args.passes}", late / 1024, "MiB"),
         Figure(f"RSS at pass {args.early} (baseline)", early / 1024, "MiB"),
-        target=f"growth under 20% (grew {growth:+.1%})", ratio=late / early, met=growth < 0.20,
+        target=f"growth under 20% (grew {growth:+.1%})",
+        ratio=late / early,
+        met=growth < 0.20,
     )
 
 

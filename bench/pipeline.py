@@ -100,7 +100,9 @@ def main() -> None:
         f"pipeline, {len(rows):,} offers",
         Figure("normalize+filter+dedupe+outbox", rate, "offers/s"),
         Figure("sqlite-utils insert_all", baseline, "rows/s"),
-        target="at least 0.5 of the plain insert", ratio=ratio, met=ratio >= 0.5,
+        target="at least 0.5 of the plain insert",
+        ratio=ratio,
+        met=ratio >= 0.5,
     )
 
 

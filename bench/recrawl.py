@@ -154,7 +154,9 @@ def main() -> None:
         "re-crawl of unchanged page, api and feed sources",
         Figure("second pass", total_second, "bytes"),
         Figure("first pass (baseline)", total_first, "bytes"),
-        target="second pass under 10% of the first", ratio=ratio, met=ratio < 0.10,
+        target="second pass under 10% of the first",
+        ratio=ratio,
+        met=ratio < 0.10,
     )
 
 

@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import scrapy  # noqa: E402
-from _common import PAGE_OPTIONS, Figure, quiet_logs, report, run_on_reactor, serve, write_pages
+from _common import (
+    PAGE_OPTIONS,
+    Figure,
+    quiet_logs,
+    report,
+    run_on_reactor,
+    serve_apart,
+    write_pages,
+)
 from scrapy.crawler import AsyncCrawlerRunner, Crawler  # noqa: E402
 from scrapy.settings import Settings  # noqa: E402
 
@@ -88,8 +96,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-static-") as folder:
         root = Path(folder) / "site"
         names = write_pages(root, args.pages)
-        server = serve(root)
-        base = f"http://127.0.0.1:{server.server_address[1]}/"
+        site = serve_apart(root)
+        base = site.__enter__()
         urls = [base + name for name in names]
         source = SourceConfig(name="bench-pages", kind="page", urls=urls, obey_robots=False,
                               concurrency=args.concurrency, options=PAGE_OPTIONS)  # fmt: skip
@@ -108,14 +116,15 @@ def main() -> None:
             return bare_rates, our_rates
 
         bare_rates, our_rates = run_on_reactor(rounds)
-        server.shutdown()
+        site.__exit__(None, None, None)
     rate, baseline = max(our_rates), max(bare_rates)
     overhead = baseline / rate - 1
     report(
         f"static crawl, {args.pages:,} pages, concurrency {args.concurrency}",
         Figure("page source (Crawls)", rate, "pages/s"),
         Figure("bare Scrapy spider", baseline, "pages/s"),
-        target=f"overhead under 20% (ours {overhead:+.0%})", ratio=rate / baseline,
+        target=f"overhead under 20% (ours {overhead:+.0%})",
+        ratio=rate / baseline,
         met=overhead < 0.20,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any, Literal
@@ -139,47 +140,45 @@ class Offer(BaseModel):
 _DATE_FIELDS = ("depart_date", "travel_start", "travel_end", "book_by")
 
 
+def _promo(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "y", "promo"}
+
+
+#: How each field's loose text becomes a value (dates are read relative to the fetch time).
+_CONVERTERS: dict[str, Callable[[str], Any]] = {
+    "miles": text.parse_miles,
+    "taxes": text.parse_money,
+    "discount_pct": text.parse_money,
+    "seats": text.parse_miles,
+    "cabin": text.parse_cabin,
+    "trip": lambda value: _trip(value),
+    "promo": _promo,
+    "currency": lambda value: value.strip().upper(),
+}
+
+
 def _coerce(raw: dict[str, Any]) -> dict[str, Any]:
     """Turn the loose text a page shows into typed values; errors name the field."""
     values = {k: v for k, v in raw.items() if v is not None and v != ""}
-    relative_to = values.get("seen_at") if isinstance(values.get("seen_at"), datetime) else None
+    seen_at = values.get("seen_at")
+    relative_to = seen_at if isinstance(seen_at, datetime) else None
     field = ""
     try:
-        if isinstance(values.get("miles"), str):
-            field = "miles"
-            values["miles"] = text.parse_miles(values["miles"])
-        if isinstance(values.get("taxes"), str):
-            field = "taxes"
-            values["taxes"] = text.parse_money(values["taxes"])
-        if isinstance(values.get("discount_pct"), str):
-            field = "discount_pct"
-            values["discount_pct"] = text.parse_money(values["discount_pct"])
-        if isinstance(values.get("seats"), str):
-            field = "seats"
-            values["seats"] = text.parse_miles(values["seats"])
-        if isinstance(values.get("cabin"), str):
-            field = "cabin"
-            values["cabin"] = text.parse_cabin(values["cabin"])
-        if isinstance(values.get("travel"), str):
+        for field, value in list(values.items()):
+            if not isinstance(value, str):
+                continue
+            if field in _CONVERTERS:
+                values[field] = _CONVERTERS[field](value)
+            elif field in _DATE_FIELDS:
+                values[field] = text.parse_day(value, relative_to=relative_to)
+        travel = values.pop("travel", None)
+        if isinstance(travel, str):
             field = "travel"
-            start, end = text.parse_day_range(values.pop("travel"), relative_to=relative_to)
+            start, end = text.parse_day_range(travel, relative_to=relative_to)
             values.setdefault("travel_start", start)
             values.setdefault("travel_end", end)
-        for name in _DATE_FIELDS:
-            if isinstance(values.get(name), str):
-                field = name
-                values[name] = text.parse_day(values[name], relative_to=relative_to)
-        if isinstance(values.get("trip"), str):
-            field = "trip"
-            values["trip"] = _trip(values["trip"])
-        if isinstance(values.get("promo"), str):
-            field = "promo"
-            values["promo"] = values["promo"].strip().lower() in {"1", "true", "yes", "y", "promo"}
-        if isinstance(values.get("currency"), str):
-            values["currency"] = values["currency"].strip().upper()
     except ValueError as exc:
         raise InvalidOffer(f"{field}: {exc}") from None
-    values.pop("travel", None)
     return values
 
 

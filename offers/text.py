@@ -44,6 +44,7 @@ CABIN_WORDS: dict[str, str] = {
 }
 
 
+@lru_cache(maxsize=4096)
 def parse_miles(text: str | int | float | None) -> int | None:
     """The first miles figure in ``text``: ``12,500``, ``12.5K``, ``12,5 mil`` or ``7500``."""
     if text is None:
@@ -135,6 +136,7 @@ def parse_day_range(
     return start, end
 
 
+@lru_cache(maxsize=4096)
 def parse_money(text: str | int | float | None) -> float | None:
     """An amount such as ``$5.60`` or ``5,60 EUR`` as a float, or None."""
     if text is None or text == "":

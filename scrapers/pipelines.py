@@ -10,6 +10,7 @@ from scrapy.exceptions import DropItem
 
 from awardwatch.errors import InvalidOffer
 from offers.model import make_offer, rejection_code
+from scrapers.items import OfferItem
 
 REJECTED = "awardwatch/rejected"
 
@@ -29,4 +30,4 @@ class OfferPipeline:
             assert self.stats is not None
             self.stats.inc_value(f"{REJECTED}/{rejection_code(str(exc))}")
             raise DropItem(f"rejected offer: {exc}", log_level="DEBUG") from None
-        return offer.record()
+        return OfferItem.of(offer)

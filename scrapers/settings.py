@@ -25,6 +25,10 @@ COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "WARNING"
+# Scrapy re-reads and parses a generator callback's source on every response to warn about
+# `return value`; our callbacks are generators checked by tests, and the check costs more
+# than the parsing itself
+WARN_ON_GENERATOR_RETURN_VALUE = False
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 DOWNLOAD_HANDLERS = {
@@ -51,5 +55,8 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 
+# Scrapy starts this many tasks for every response that yields anything; our item pipeline
+# is synchronous and a page holds a handful of offers, so a few are plenty
+CONCURRENT_ITEMS = 4
 ITEM_PIPELINES = {"scrapers.pipelines.OfferPipeline": 100}
 FEED_EXPORT_ENCODING = "utf-8"

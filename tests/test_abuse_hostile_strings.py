@@ -214,7 +214,9 @@ def test_local_xlsx_keeps_hostile_text_as_text(tmp_path: Path) -> None:
     offers = book["Offers"]
     title = OFFERS_COLUMNS.index("title") + 1
     shown_titles = [offers.cell(row=r, column=title).value for r in range(2, offers.max_row + 1)]
-    expected = [ILLEGAL_CHARACTERS_RE.sub("", hostile_offer(n).title or "") for n in range(len(HOSTILE))]
+    expected = [
+        ILLEGAL_CHARACTERS_RE.sub("", hostile_offer(n).title or "") for n in range(len(HOSTILE))
+    ]
     assert shown_titles == expected
     assert book["Runs"].cell(row=2, column=11).value == HOSTILE[4]  # the run's message
 
@@ -237,7 +239,10 @@ def test_google_sheet_stores_hostile_text_raw(google: FakeSheets, tmp_path: Path
     book = google.spreadsheets["hostile-key"]
     cells = [v for ws in book.sheets for v in ws.cells.values()]
     assert not [v for v in cells if isinstance(v, Formula)]
-    titles = [row[OFFERS_COLUMNS.index("title")] for row in google.worksheet("hostile-key", "Offers").values()[1:]]
+    titles = [
+        row[OFFERS_COLUMNS.index("title")]
+        for row in google.worksheet("hostile-key", "Offers").values()[1:]
+    ]
     assert titles == [(hostile_offer(n).title or "")[:CELL_LIMIT] for n in range(len(HOSTILE))]
 
 

@@ -113,7 +113,7 @@ def notifier_tables(stand_ins: dict[str, Any]) -> str:
 [[notifiers]]
 name = "telegram"
 type = "telegram"
-token_env = "{ENV_NAMES['telegram']}"
+token_env = "{ENV_NAMES["telegram"]}"
 base_url = "{telegram.base_url}"
 chats = [{{chat = "-100500"}}]
 chat_interval = 0
@@ -123,18 +123,18 @@ timeout = 5
 name = "hook"
 type = "webhook"
 url = "{hook.url}/in"
-secret_env = "{ENV_NAMES['hook']}"
+secret_env = "{ENV_NAMES["hook"]}"
 
 [[notifiers]]
 name = "apprise"
 type = "apprise"
-urls_env = "{ENV_NAMES['apprise']}"
+urls_env = "{ENV_NAMES["apprise"]}"
 chat_interval = 0
 
 [[notifiers]]
 name = "messenger"
 type = "messenger"
-page_token_env = "{ENV_NAMES['page']}"
+page_token_env = "{ENV_NAMES["page"]}"
 base_url = "{graph.base_url}"
 chat_interval = 0
 recipients = [{{id = "psid-1", last_interaction = "{datetime.now(UTC).isoformat()}"}}]
@@ -154,7 +154,9 @@ def xlsx_text(path: Path) -> str:
                      for cell in row if cell.value is not None)  # fmt: skip
 
 
-def test_a_failing_run_leaks_no_secret(config_for: Any, stand_ins: dict[str, Any], tmp_path: Path) -> None:
+def test_a_failing_run_leaks_no_secret(
+    config_for: Any, stand_ins: dict[str, Any], tmp_path: Path
+) -> None:
     sheets = stand_ins["sheets"]
     tables = notifier_tables(stand_ins)
     with_sheet = config_for(only=["skydeals"], extra=tables + f"""
@@ -164,7 +166,9 @@ credentials_env = "{ENV_NAMES['account']}"
 api_base = "{sheets.api_base}"
 """)  # fmt: skip
     env = environment(stand_ins)
-    first = cli("--config", str(with_sheet), "--log-format", "json", "-v", "once", "--json", env=env)
+    first = cli(
+        "--config", str(with_sheet), "--log-format", "json", "-v", "once", "--json", env=env
+    )
     # the same database, now with the XLSX sink: the file holds every run and its errors
     local = config_for(only=["skydeals"], extra=tables)
     second = cli("--config", str(local), "--log-format", "json", "-v", "once", "--json", env=env)

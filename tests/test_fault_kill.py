@@ -65,12 +65,16 @@ def half_written_runs(db: Any) -> list[str]:
     one outbox row per chat, and the run's event count matches."""
     problems = []
     for run in db.query("SELECT * FROM runs WHERE source = ?", [SOURCE]):
-        events = db.execute("SELECT count(*) FROM events WHERE run_id = ?", [run["id"]]).fetchone()[0]
+        events = db.execute("SELECT count(*) FROM events WHERE run_id = ?", [run["id"]]).fetchone()[
+            0
+        ]
         rows = db.execute("SELECT count(*) FROM outbox JOIN events ON events.id = outbox.event_id"
                           " WHERE events.run_id = ?", [run["id"]]).fetchone()[0]  # fmt: skip
         expected = OFFERS_PER_ROUND + (1 if run["id"] > 1 else 0)
         if not (run["events"] == events == expected and rows == events * len(CHATS)):
-            problems.append(f"run {run['id']}: {run['events']} counted, {events} events, {rows} rows")
+            problems.append(
+                f"run {run['id']}: {run['events']} counted, {events} events, {rows} rows"
+            )
         if not run["finished"]:
             problems.append(f"run {run['id']}: no finish time")
     return problems

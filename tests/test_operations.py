@@ -142,7 +142,9 @@ def test_migrations_keep_existing_data(tmp_path: Path) -> None:
 def test_daily_request_budget(tmp_path: Path, sites: Sites, config_for: Any) -> None:
     config = config_for(only=["skydeals"])
     config.write_text(
-        config.read_text().replace('schedule = "every 30m"', 'schedule = "every 30m"\ndaily_budget = 3')
+        config.read_text().replace(
+            'schedule = "every 30m"', 'schedule = "every 30m"\ndaily_budget = 3'
+        )
     )
     first = run_once(config)["runs"][0]
     assert first["status"] == "ok"  # robots.txt and the two pages: the whole budget

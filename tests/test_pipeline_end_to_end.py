@@ -32,10 +32,15 @@ def test_one_pass_stores_records_and_alerts(tmp_path: Path, sites: Sites, config
 
     # the feed: one award sale in two posts (the other is about lounges)
     assert runs["points-daily"]["offers"] == 1
-    assert runs["points-daily"]["rejected"] == {"not an award sale: no miles price or award discount": 1}
+    assert runs["points-daily"]["rejected"] == {
+        "not an award sale: no miles price or award discount": 1
+    }
 
     offers = offers_by_route(tmp_path / "bot.db")
-    assert offers["New York-Paris"]["program"] == "flyingblue" and offers["New York-Paris"]["miles"] == 15000
+    assert (
+        offers["New York-Paris"]["program"] == "flyingblue"
+        and offers["New York-Paris"]["miles"] == 15000
+    )
     jfk = offers["JFK-LHR"]
     assert (jfk["program"], jfk["cabin"], jfk["miles"], jfk["taxes"], jfk["discount_pct"]) == (
         "delta",
