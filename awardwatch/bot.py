@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import sqlite_utils
 
+from awardwatch.browser import SharedBrowser
 from awardwatch.config import Config, SourceConfig
 from awardwatch.crawl import CrawlResult, Crawls
 from awardwatch.deliver import DeliveryReport, alert_admins, drain
@@ -161,8 +162,21 @@ class Bot:
         return summary
 
     async def run_once(self, sources: Sequence[SourceConfig]) -> dict[str, Any]:
-        """Crawl ``sources`` together, record each run, then update sinks and deliver."""
-        results = await asyncio.gather(*(self.crawl(s) for s in sources))
+        """Crawl ``sources`` together, record each run, then update sinks and deliver. The
+        rendered sources share one Chromium, stopped when the crawls are done."""
+        browser = None
+        if self._crawls is None and any(s.render == "browser" for s in sources):
+            browser = SharedBrowser(
+                self.config.browser.executable,
+                headless=self.config.browser.headless,
+                restart_every=10**9,
+            )
+            self._crawls = Crawls(self.config, browser)
+        try:
+            results = await asyncio.gather(*(self.crawl(s) for s in sources))
+        finally:
+            if browser is not None:
+                browser.stop()
         summaries = [self.record(r) for r in results]
         sinks = self.write_sinks()
         delivery = await self.deliver()
