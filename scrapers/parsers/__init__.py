@@ -14,6 +14,7 @@ The same function runs in a crawl, in ``scheduler.py parse`` and in unit tests.
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from awardwatch.errors import BlockedResponse, MalformedResponse
 
@@ -34,7 +35,9 @@ __all__ = [
     "ParseContext",
     "Parsed",
     "Rejected",
+    "SiteOptions",
     "each",
+    "json_object",
     "options_model",
     "parser",
 ]
@@ -64,6 +67,27 @@ class ParseContext:
 
 class NoOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class SiteOptions(BaseModel):
+    """What every source reading an airline's own site takes: where the site is (the real one
+    by default; tests point it at 127.0.0.1) and how long to wait for the page's data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str
+    capture_timeout: float = Field(default=30, gt=0, description="seconds to wait for the search")
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or MalformedResponse saying why it is not one."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise MalformedResponse("not JSON") from None
+    if not isinstance(data, dict):
+        raise MalformedResponse("not a JSON object")
+    return data
 
 
 Parser = Callable[[bytes, ParseContext], Iterator[Parsed]]

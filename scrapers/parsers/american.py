@@ -14,9 +14,17 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from scrapers.parsers import MalformedResponse, ParseContext, Parsed, Rejected, each
+from scrapers.parsers import (
+    MalformedResponse,
+    ParseContext,
+    Parsed,
+    Rejected,
+    SiteOptions,
+    each,
+    json_object,
+)
 
 SEARCH_PATH = "/booking/api/search/itinerary"
 #: aa.com's answer when no flight matches: an empty result, not a failure.
@@ -30,12 +38,9 @@ PRODUCT_CABINS = {
 }
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Options(SiteOptions):
     base_url: str = "https://www.aa.com"
     page_path: str = Field(default="/booking/find-flights", description="page the search runs in")
-    capture_timeout: float = Field(default=30, gt=0, description="seconds to wait for the search")
 
 
 def search_body(origin: str, destination: str, day: date, passengers: int = 1) -> dict[str, Any]:
@@ -96,7 +101,7 @@ def booking_url(
 
 
 def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
-    data = _load(body)
+    data = json_object(body)
     error = str(data.get("error") or "")
     slices = data.get("slices")
     if error == NO_FLIGHTS and not slices:
@@ -107,16 +112,6 @@ def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
         raise MalformedResponse("no slices: not an aa.com itinerary search response")
     # a slice of an unexpected shape costs that slice only
     yield from each(slices, lambda itinerary: _slice_offers(itinerary, ctx))
-
-
-def _load(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise MalformedResponse("not JSON") from None
-    if not isinstance(data, dict):
-        raise MalformedResponse("not a JSON object")
-    return data
 
 
 def _slice_offers(itinerary: dict[str, Any], ctx: ParseContext) -> Iterator[Parsed]:

@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scrapers.parsers import MalformedResponse, ParseContext, Parsed, Rejected
-from scrapers.parsers.page import FIELDS
+from scrapers.parsers.page import known_fields
 
 
 class Options(BaseModel):
@@ -27,12 +27,7 @@ class Options(BaseModel):
     @field_validator("fields", "constants")
     @classmethod
     def _known(cls, value: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(value) - FIELDS)
-        if unknown:
-            raise ValueError(
-                f"unknown offer field {unknown[0]!r}; fields: {', '.join(sorted(FIELDS))}"
-            )
-        return value
+        return known_fields(value)
 
 
 def dig(data: Any, path: str) -> Any:

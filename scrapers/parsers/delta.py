@@ -25,6 +25,7 @@ from scrapers.parsers import (
     ParseContext,
     Parsed,
     Rejected,
+    SiteOptions,
     each,
 )
 from scrapers.parsers.page import select
@@ -66,11 +67,8 @@ class DealsPage(BaseModel):
         return value
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Options(SiteOptions):
     base_url: str = "https://www.delta.com"
-    capture_timeout: float = Field(default=30, gt=0, description="seconds to wait for the search")
     promo_miles: dict[str, int] = Field(
         default_factory=lambda: {
             "economy": 10_000,

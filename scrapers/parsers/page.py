@@ -20,6 +20,14 @@ from scrapers.parsers import MalformedResponse, ParseContext, Parsed, Rejected
 FIELDS = frozenset(Offer.model_fields) - {"source", "seen_at"} | {"travel"}
 
 
+def known_fields(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` when every key is an offer field a source may fill, else a ValueError."""
+    unknown = sorted(set(value) - FIELDS)
+    if unknown:
+        raise ValueError(f"unknown offer field {unknown[0]!r}; fields: {', '.join(sorted(FIELDS))}")
+    return value
+
+
 class Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -34,12 +42,7 @@ class Options(BaseModel):
     @field_validator("fields", "constants")
     @classmethod
     def _known(cls, value: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(value) - FIELDS)
-        if unknown:
-            raise ValueError(
-                f"unknown offer field {unknown[0]!r}; fields: {', '.join(sorted(FIELDS))}"
-            )
-        return value
+        return known_fields(value)
 
     @field_validator("item", "next_page", "sold_out", "wait_for")
     @classmethod

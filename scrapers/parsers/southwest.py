@@ -14,15 +14,15 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from scrapers.parsers import (
     BlockedResponse,
     MalformedResponse,
     ParseContext,
     Parsed,
     Rejected,
+    SiteOptions,
     each,
+    json_object,
 )
 
 SEARCH_PATH = "/api/air-booking/v1/air-booking/page/air/booking/shopping"
@@ -32,11 +32,8 @@ BLOCK_CODE = "403050700"
 FARE_FAMILIES = {"WGARED": "Wanna Get Away", "ANYRED": "Anytime", "BUSRED": "Business Select"}
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Options(SiteOptions):
     base_url: str = "https://www.southwest.com"
-    capture_timeout: float = Field(default=30, gt=0, description="seconds to wait for the search")
 
 
 def search_url(base_url: str, origin: str, destination: str, day: date, passengers: int = 1) -> str:
@@ -65,7 +62,7 @@ def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
     reason = blocked(body, ctx.url)
     if reason:
         raise BlockedResponse(f"southwest.com: {reason}")
-    data = _load(body)
+    data = json_object(body)
     results = (
         (data.get("data") or {}).get("searchResults")
         if isinstance(data.get("data"), dict)
@@ -75,16 +72,6 @@ def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
         raise MalformedResponse(f"no searchResults.airProducts: {_problem(data)}")
     # an air product or flight of an unexpected shape costs that record only
     yield from each(results["airProducts"], lambda product: _product_offers(product, ctx))
-
-
-def _load(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise MalformedResponse("not JSON") from None
-    if not isinstance(data, dict):
-        raise MalformedResponse("not a JSON object")
-    return data
 
 
 def _problem(data: dict[str, Any]) -> str:

@@ -15,15 +15,15 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from scrapers.parsers import (
     BlockedResponse,
     MalformedResponse,
     ParseContext,
     Parsed,
     Rejected,
+    SiteOptions,
     each,
+    json_object,
 )
 
 SEARCH_PATH = "/api/flight/FetchFlights"
@@ -43,11 +43,8 @@ PRODUCT_CABINS = {
 }
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Options(SiteOptions):
     base_url: str = "https://www.united.com"
-    capture_timeout: float = Field(default=30, gt=0, description="seconds to wait for the search")
 
 
 def search_url(base_url: str, origin: str, destination: str, day: date, passengers: int = 1) -> str:
@@ -79,7 +76,7 @@ def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
     reason = blocked(body, ctx.url)
     if reason:
         raise BlockedResponse(f"united.com: {reason}")
-    data = _load(body)
+    data = json_object(body)
     trips = (data.get("data") or {}).get("Trips") if isinstance(data.get("data"), dict) else None
     if not isinstance(trips, list):
         error = data.get("Error") or data.get("errors")
@@ -88,16 +85,6 @@ def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
         )
     # a trip or flight of an unexpected shape costs that record only
     yield from each(trips, lambda trip: _trip_offers(trip, ctx))
-
-
-def _load(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise MalformedResponse("not JSON") from None
-    if not isinstance(data, dict):
-        raise MalformedResponse("not a JSON object")
-    return data
 
 
 def _trip_offers(trip: dict[str, Any], ctx: ParseContext) -> Iterator[Parsed]:
