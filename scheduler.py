@@ -135,6 +135,21 @@ def cmd_panel(args: argparse.Namespace) -> int:
     return int(command(args))
 
 
+def cmd_revive(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from storage.db import connect
+    from storage.outbox import revive
+
+    config = config_module.load(args.config, check_env=False)
+    if args.target not in {n.name for n in config.notifiers}:
+        known = ", ".join(n.name for n in config.notifiers) or "none"
+        raise ConfigError(f"no notifier named {args.target!r} (configured: {known})")
+    count = revive(connect(config.bot.database), args.target, datetime.now(UTC))
+    print(f"{count} dead deliveries of {args.target} queued again; the next pass sends them")
+    return EXIT_OK
+
+
 def cmd_deploy(args: argparse.Namespace) -> int:
     from awardwatch.scaleout import deploy
 
@@ -184,6 +199,10 @@ def parser() -> argparse.ArgumentParser:
         " required when the host is not 127.0.0.1/localhost",
     )  # fmt: skip
     panel.set_defaults(func=cmd_panel)
+
+    revive = commands.add_parser("revive", help="queue a notifier's dead deliveries again")
+    revive.add_argument("target", help="the notifier's name")
+    revive.set_defaults(func=cmd_revive)
 
     deploy = commands.add_parser("deploy", help="upload the project to the [scale_out] nodes")
     deploy.add_argument("--version", help="egg version (default: current timestamp)")

@@ -57,9 +57,16 @@ class SharedBrowser:
                 f"--user-data-dir={self._profile}", *CHROMIUM_ARGS]  # fmt: skip
         if self.headless:
             args.append("--headless=new")
-        with log_path.open("wb") as stderr:
-            self.process = subprocess.Popen([*args, "about:blank"], stdout=subprocess.DEVNULL,
-                                            stderr=stderr, start_new_session=True)  # fmt: skip
+        try:
+            with log_path.open("wb") as stderr:
+                self.process = subprocess.Popen([*args, "about:blank"], stdout=subprocess.DEVNULL,
+                                                stderr=stderr, start_new_session=True)  # fmt: skip
+        except OSError as exc:
+            self.stop()
+            raise BrowserError(
+                f"cannot run Chromium at {args[0]}: {exc.strerror}; set [browser] executable "
+                "to a Chromium binary, or install one (apt-get install chromium)"
+            ) from None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = re.search(

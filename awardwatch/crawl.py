@@ -3,7 +3,6 @@ collected into a CrawlResult. Nothing here touches the database."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import Counter
@@ -17,7 +16,7 @@ from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.project import get_project_settings
 
-from awardwatch.browser import SharedBrowser
+from awardwatch.browser import BrowserError, SharedBrowser
 from awardwatch.config import Config, SourceConfig
 from offers.model import Offer
 from scrapers.items import offer_of
@@ -142,7 +141,11 @@ class Crawls:
     async def run(self, source: SourceConfig, budget: int | None = None) -> CrawlResult:
         """Crawl one source to the end (or ``budget`` pages) and return what it found."""
         result = CrawlResult(source.name, started=datetime.now(UTC))
-        crawler = self.crawler(source, budget)
+        try:
+            crawler = self.crawler(source, budget)
+        except BrowserError as exc:  # this source fails; the others of the pass still run
+            result.errors, result.message, result.finished = 1, str(exc), datetime.now(UTC)
+            return result
 
         def scraped(item: dict[str, Any]) -> None:
             result.items += 1
@@ -164,7 +167,3 @@ class Crawls:
 
     async def stop(self) -> None:
         await self.runner.stop()
-
-
-async def gather(crawls: Crawls, sources: list[SourceConfig]) -> list[CrawlResult]:
-    return list(await asyncio.gather(*(crawls.run(s) for s in sources)))

@@ -25,10 +25,6 @@ from storage.offers import Event
 
 log = logging.getLogger("awardwatch.deliver")
 
-#: Failed tries after which a delivery becomes a dead letter (a notifier's
-#: ``max_attempts`` key overrides it).
-MAX_ATTEMPTS = Notifier.max_attempts
-
 Clock = Callable[[], datetime]
 
 

@@ -52,7 +52,6 @@ PROGRAMS: dict[str, str] = {
 }
 
 CABINS: tuple[str, ...] = ("economy", "premium_economy", "business", "first")
-TRIPS: tuple[str, ...] = ("one-way", "round-trip")
 
 Cabin = Literal["economy", "premium_economy", "business", "first"]
 Trip = Literal["one-way", "round-trip"]

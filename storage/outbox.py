@@ -21,11 +21,7 @@ def enqueue(
     db: sqlite_utils.Database, event_id: int, target: str, chat: str, now: datetime
 ) -> None:
     """Queue a delivery (inside the transaction that recorded the event)."""
-    db.execute(
-        "INSERT OR IGNORE INTO outbox (event_id, target, chat, status, attempts, next_attempt,"
-        " created) VALUES (?, ?, ?, ?, 0, ?, ?)",
-        [event_id, target, chat, PENDING, now.isoformat(), now.isoformat()],
-    )
+    enqueue_all(db, [(event_id, target, chat)], now)
 
 
 def enqueue_all(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -109,12 +108,9 @@ class LocalSpreadsheet:
         data = SheetData.read(db)
         book = Workbook()
         book.remove(book.active)  # type: ignore[arg-type]
-        for title, columns, rows in (
-            ("Offers", OFFERS_COLUMNS, data.offers),
-            ("Current", CURRENT_COLUMNS, data.current),
-            ("Runs", RUNS_COLUMNS, data.runs),
-        ):
-            _fill(book.create_sheet(title), columns, rows)
+        rows = {"Offers": data.offers, "Current": data.current, "Runs": data.runs}
+        for title, columns in WORKSHEETS.items():
+            _fill(book.create_sheet(title), columns, rows[title])
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".xlsx.tmp")
         os.close(handle)
@@ -149,6 +145,3 @@ def _set(cell: Any, column: str, value: Any) -> None:
     cell.value = value
     if isinstance(value, date | datetime):
         cell.number_format = "yyyy-mm-dd hh:mm" if isinstance(value, datetime) else "yyyy-mm-dd"
-
-
-Formatter = Callable[[str, Any], Any]

@@ -152,3 +152,28 @@ def test_daily_request_budget(tmp_path: Path, sites: Sites, config_for: Any) -> 
     assert second["exit"] == 1
     assert second["runs"][0]["status"] == "error"
     assert "daily budget of 3 requests used up" in second["runs"][0]["message"]
+
+
+def test_missing_browser_fails_only_the_rendered_source(
+    tmp_path: Path, sites: Sites, config_for: Any
+) -> None:
+    config = config_for(only=["skydeals", "flash-sale"], extra="")
+    config.write_text('[browser]\nexecutable = "/nonexistent/chromium"\n' + config.read_text())
+    summary = run_once(config)
+    runs = {run["source"]: run for run in summary["runs"]}
+    assert summary["exit"] == 1 and "Traceback" not in summary["stdout"]
+    assert runs["skydeals"]["status"] == "ok"
+    assert runs["flash-sale"]["status"] == "error"
+    assert "cannot run Chromium at /nonexistent/chromium" in runs["flash-sale"]["message"]
+
+
+def test_revive_queues_dead_deliveries_again(tmp_path: Path, sites: Sites, config_for: Any) -> None:
+    config = config_for(only=["skydeals"])
+    run_once(config)
+    db = sqlite_utils.Database(tmp_path / "bot.db")
+    db.execute("UPDATE outbox SET status = 'dead', last_error = 'token revoked'")
+    db.conn.commit()
+    done = cli("--config", str(config), "revive", "console")
+    assert done.returncode == 0 and "3 dead deliveries of console queued again" in done.stdout
+    assert run_once(config)["delivery"]["sent"] == 3
+    assert cli("--config", str(config), "revive", "nope").returncode == 2
