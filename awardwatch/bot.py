@@ -166,11 +166,7 @@ class Bot:
         rendered sources share one Chromium, stopped when the crawls are done."""
         browser = None
         if self._crawls is None and any(s.render == "browser" for s in sources):
-            browser = SharedBrowser(
-                self.config.browser.executable,
-                headless=self.config.browser.headless,
-                restart_every=10**9,
-            )
+            browser = SharedBrowser.configured(self.config.browser)
             self._crawls = Crawls(self.config, browser)
         try:
             results = await asyncio.gather(*(self.crawl(s) for s in sources))

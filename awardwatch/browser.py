@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from awardwatch.config import BrowserSettings
 from awardwatch.errors import AwardwatchError
 from scrapers.settings import CHROMIUM_ARGS
 
@@ -48,6 +49,12 @@ class SharedBrowser:
         self.endpoint: str | None = None
         self.uses = 0
         self._profile: str | None = None
+
+    @classmethod
+    def configured(cls, settings: BrowserSettings) -> SharedBrowser:
+        """The browser ``[browser]`` in config.toml describes."""
+        return cls(settings.executable, headless=settings.headless,
+                   restart_every=settings.restart_every)  # fmt: skip
 
     def start(self, timeout: float = 30) -> str:
         """Launch Chromium with remote debugging; return its CDP websocket URL."""

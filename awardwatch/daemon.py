@@ -49,11 +49,7 @@ class Daemon:
         self.config = config
         self.reactor = reactor
         self.bot = bot or Bot(config)
-        self.browser = SharedBrowser(
-            config.browser.executable,
-            headless=config.browser.headless,
-            restart_every=config.browser.restart_every,
-        )
+        self.browser = SharedBrowser.configured(config.browser)
         self.bot._crawls = Crawls(config, self.browser)
         self.scheduler = AsyncIOScheduler(event_loop=reactor._asyncioEventloop, timezone=UTC)
         self.passes = 0
