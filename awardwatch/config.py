@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from awardwatch.errors import ConfigError
 from offers.model import CABINS, PROGRAMS
+from offers.programs import program_id
 
 _INTERVAL = re.compile(r"^(?:every\s+)?(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -154,9 +155,12 @@ class SourceConfig(Strict):
     @field_validator("program")
     @classmethod
     def _program(cls, value: str | None) -> str | None:
-        if value is not None and value not in PROGRAMS:
+        if value is None:
+            return None
+        known = program_id(value)
+        if known is None:
             raise ValueError(f"unknown program {value!r}; known: {', '.join(sorted(PROGRAMS))}")
-        return value
+        return known
 
     @field_validator("kind")
     @classmethod
@@ -213,9 +217,7 @@ class Rule(Strict):
     @field_validator("programs")
     @classmethod
     def _programs(cls, value: list[str]) -> list[str]:
-        for program in value:
-            SourceConfig._program(program)
-        return value
+        return [SourceConfig._program(program) or program for program in value]
 
     @field_validator("origins", "destinations")
     @classmethod

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from awardwatch.config import NotifierConfig
 from awardwatch.errors import ConfigError
-from offers.model import PROGRAMS
+from offers.programs import display_name
 from storage.offers import Event
 
 CABIN_NAMES = {
@@ -296,7 +296,7 @@ class Notifier:
 def describe(event: Event, *, escape: Any = lambda s: s, link: Any = None) -> str:
     """One offer in a few lines of text."""
     offer = event.offer
-    head = f"{KIND_NAMES.get(event.kind, event.kind)}: {PROGRAMS.get(offer.program, offer.program)}"
+    head = f"{KIND_NAMES.get(event.kind, event.kind)}: {display_name(offer.program)}"
     route = f"{offer.origin or '?'} → {offer.destination or '?'}"
     price = f"{offer.miles:,} miles" if offer.miles else f"{offer.discount_pct:g}% off"
     if offer.trip == "round-trip" and offer.miles:

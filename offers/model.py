@@ -11,45 +11,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from awardwatch.errors import InvalidOffer
-from offers import text
+from offers import programs, text
 
-#: Loyalty programs the bot knows, by id. Offers name one of these ids.
-PROGRAMS: dict[str, str] = {
-    "delta": "Delta SkyMiles",
-    "american": "American Airlines AAdvantage",
-    "united": "United MileagePlus",
-    "southwest": "Southwest Rapid Rewards",
-    "alaska": "Alaska Airlines Mileage Plan / Atmos Rewards",
-    "jetblue": "JetBlue TrueBlue",
-    "hawaiian": "HawaiianMiles",
-    "flyingblue": "Air France-KLM Flying Blue",
-    "aeroplan": "Air Canada Aeroplan",
-    "virginatlantic": "Virgin Atlantic Flying Club",
-    "british": "British Airways Executive Club (Avios)",
-    "iberia": "Iberia Plus (Avios)",
-    "aerlingus": "Aer Lingus AerClub (Avios)",
-    "qatar": "Qatar Airways Privilege Club (Avios)",
-    "emirates": "Emirates Skywards",
-    "etihad": "Etihad Guest",
-    "turkish": "Turkish Airlines Miles&Smiles",
-    "lufthansa": "Lufthansa Group Miles & More",
-    "krisflyer": "Singapore Airlines KrisFlyer",
-    "cathay": "Cathay Pacific Asia Miles",
-    "ana": "ANA Mileage Club",
-    "jal": "Japan Airlines Mileage Bank",
-    "qantas": "Qantas Frequent Flyer",
-    "velocity": "Virgin Australia Velocity",
-    "lifemiles": "Avianca LifeMiles",
-    "smiles": "GOL Smiles",
-    "latam": "LATAM Pass",
-    "aeromexico": "Aeromexico Rewards",
-    "korean": "Korean Air SKYPASS",
-    "asiana": "Asiana Club",
-    "eva": "EVA Air Infinity MileageLands",
-    "finnair": "Finnair Plus (Avios)",
-    "sas": "SAS EuroBonus",
-    "tap": "TAP Miles&Go",
-}
+#: Loyalty programs the bot knows: id -> display name, from offers/data/programs.toml.
+PROGRAMS: dict[str, str] = {pid: p.name for pid, p in programs.programs().items()}
 
 CABINS: tuple[str, ...] = ("economy", "premium_economy", "business", "first")
 
@@ -87,9 +52,10 @@ class Offer(BaseModel):
     @field_validator("program")
     @classmethod
     def _known_program(cls, value: str) -> str:
-        if value not in PROGRAMS:
+        known = programs.program_id(value)
+        if known is None:
             raise ValueError(f"unknown program {value!r}; known: {', '.join(sorted(PROGRAMS))}")
-        return value
+        return known
 
     @field_validator("origin", "destination", "airline", "title", "url", "promo_reason")
     @classmethod
