@@ -135,7 +135,10 @@ def _coerce(raw: dict[str, Any]) -> dict[str, Any]:
             if field in _CONVERTERS:
                 values[field] = _CONVERTERS[field](value)
             elif field in _DATE_FIELDS:
-                values[field] = text.parse_day(value, relative_to=relative_to)
+                # a month alone ("book by June 2031") runs to its last day for a deadline
+                values[field] = text.parse_day(
+                    value, relative_to=relative_to, last=field in ("book_by", "travel_end")
+                )
         travel = values.pop("travel", None)
         if isinstance(travel, str):
             field = "travel"
