@@ -77,6 +77,13 @@ class Offer(BaseModel):
         return self
 
     @property
+    def region(self) -> str | None:
+        """The continent (or the named region) of the destination, when the place is known."""
+        from offers.places import region_of
+
+        return region_of(self.destination)
+
+    @property
     def route(self) -> str:
         return f"{self.origin or '?'}-{self.destination or '?'}"
 

@@ -281,11 +281,11 @@ def ambiguity(text: str) -> str | None:
     others = alternatives(text)
     if not others:
         return None
-    place = resolve(text)
-    airports = ", ".join(sorted(place.airports or ()))
+    taken = cities_named(text)[0]
+    airports = ", ".join(sorted(city_airports(taken)))
     shown = "; ".join(others[:4]) + ("; …" if len(others) > 4 else "")
     return (
-        f"place {text!r} is taken as {place.name} ({airports}), the most populous city of that "
+        f"place {text!r} is taken as {taken.label} ({airports}), the most populous city of that "
         f"name; it could also be {shown}. Write 'city:{text}, <country or state>' or "
         f"'airport:<code>' to choose."
     )
@@ -342,7 +342,7 @@ def _city_place(key: str) -> Place | None:
         city = found[0]
         airports = city_airports(city)
         countries = {city.country}.union(*(airport_countries(code) for code in airports))
-        return Place(city.label, "city", frozenset(countries), airports)
+        return Place(key, "city", frozenset(countries), airports)
     codes = _airport_cities().get(_fold(key))
     if not codes:
         return None

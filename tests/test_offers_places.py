@@ -190,3 +190,15 @@ def test_config_load_warns_about_shared_city_names(
 def test_unknown_place_says_what_it_tried() -> None:
     with pytest.raises(UnknownPlace, match="not an IATA airport code, a city"):
         resolve("Atlantis")
+
+
+@pytest.mark.parametrize(
+    ("destination", "region"),
+    [("Rome", "Europe"), ("Paris", "Europe"), ("London", "Europe"), ("Venice", "Europe"),
+     ("Bali", "Asia"), ("NYC", "North America"), ("Scandinavia", "Europe"), ("Atlantis", None)],
+)  # fmt: skip
+def test_every_offer_whose_place_is_known_has_its_region(destination: str, region: str) -> None:
+    from offers.model import make_offer
+
+    offer = make_offer({"source": "s", "program": "delta", "miles": 1, "destination": destination})
+    assert offer.region == region
