@@ -299,10 +299,8 @@ def describe(event: Event, *, escape: Any = lambda s: s, link: Any = None) -> st
     form, which no reader takes for another day."""
     offer = event.offer
     head = f"{KIND_NAMES.get(event.kind, event.kind)}: {display_name(offer.program)}"
-    price = _price(offer)
-    if event.kind == "cheaper" and event.previous_miles:
-        price += f" (was {event.previous_miles:,})"
     route = _route(offer.origin, offer.destination)
+    previous = event.previous_miles if event.kind == "cheaper" else None
     details = [
         offer.airline or airline_of(offer.program) or "",
         CABIN_NAMES.get(offer.cabin or "", ""),
@@ -310,7 +308,7 @@ def describe(event: Event, *, escape: Any = lambda s: s, link: Any = None) -> st
     ]
     if offer.taxes is not None:
         details.append(f"+{offer.taxes:.2f} {offer.currency or ''}".strip())
-    lines = [escape(head), escape(" · ".join(p for p in (route, price) if p))]
+    lines = [escape(head), escape(" · ".join(p for p in (route, *_price(offer, previous)) if p))]
     line = " · ".join(d for d in details if d)
     if line:
         lines.append(escape(line))
@@ -335,15 +333,17 @@ def _route(origin: str | None, destination: str | None) -> str:
     return ""
 
 
-def _price(offer: Any) -> str:
-    """``45,000 miles round-trip (30% off)``, or ``30% off`` when only the discount is known."""
+def _price(offer: Any, previous: int | None) -> list[str]:
+    """``45,000 miles round-trip (was 50,000)`` and ``30% off``, each when known."""
     discount = f"{offer.discount_pct:g}% off" if offer.discount_pct else ""
     if not offer.miles:
-        return discount
-    price = f"{offer.miles:,} miles"
+        return [discount]
+    miles = f"{offer.miles:,} miles"
     if offer.trip == "round-trip":
-        price += " round-trip"
-    return f"{price} ({discount})" if discount else price
+        miles += " round-trip"
+    if previous:
+        miles += f" (was {previous:,})"
+    return [miles, discount]
 
 
 def _when(depart: date | None, start: date | None, end: date | None) -> str:

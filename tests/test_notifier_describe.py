@@ -44,7 +44,7 @@ def test_a_full_offer() -> None:
         ),
         (
             {"destination": "Rome", "discount_pct": 30},
-            "To Rome from anywhere · 30,000 miles (30% off)",
+            "To Rome from anywhere · 30,000 miles · 30% off",
         ),
         (
             {"destination": "Rome", "trip": "round-trip"},
@@ -84,6 +84,8 @@ def test_the_airline_comes_from_the_program_when_the_source_does_not_say() -> No
 def test_cheaper_shows_the_old_price() -> None:
     line = text("cheaper", 45000, origin="JFK", destination="LHR", miles=39000).splitlines()[1]
     assert line == "JFK → LHR · 39,000 miles (was 45,000)"
+    line = text("cheaper", 45000, destination="LHR", miles=39000, discount_pct=30).splitlines()[1]
+    assert line == "To LHR from anywhere · 39,000 miles (was 45,000) · 30% off"
 
 
 def test_only_absolute_links_are_offered() -> None:
