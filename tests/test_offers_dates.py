@@ -3,6 +3,7 @@ whatever the day it is read on."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -231,3 +232,14 @@ def test_through_a_day_starts_on_the_day_seen(seen: date, ahead: int, word: str)
     end = seen + timedelta(days=ahead)
     text = f"{word} {MONTHS[end.month - 1]} {end.day}, {end.year}"
     assert read_window(text, seen=seen) == (seen, end)
+
+
+def test_the_readme_table_of_dates_holds() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    rows = re.findall(r"^\| `([^`]+)` \| (\d{4}-\d\d-\d\d) – (\d{4}-\d\d-\d\d) \|$", readme, re.M)
+    assert len(rows) >= 10
+    for written, start, end in rows:
+        window = read_window(written, seen=SEEN)
+        assert (str(window.start), str(window.end)) == (start, end), written
