@@ -120,7 +120,17 @@ def _pieces(text: str) -> list[_Piece]:
         for index, word in unknown:
             if word in months:
                 pieces[index] = _Piece("m", months[word])
-    return [p for p in pieces if p.kind != "word"]
+    for index, piece in enumerate(pieces):
+        # "May 32" is no day; a number far from any month name ("50% off") is no date at all
+        beside = pieces[max(index - 1, 0) : index + 2]
+        if piece.kind == "bad" and any(p.kind == "m" for p in beside):
+            raise UnreadableDate(f"no such day: {piece.value} in {_shown(text)}")
+    return [p for p in pieces if p.kind not in ("word", "bad")]
+
+
+def _shown(text: str) -> str:
+    """The text for an error message, cut short."""
+    return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
 def _piece(match: re.Match[str]) -> _Piece | None:
@@ -137,7 +147,7 @@ def _piece(match: re.Match[str]) -> _Piece | None:
         return _Piece("m", int(match["cm"]))
     if group in ("cd", "day"):
         day = int(match[group])
-        return _Piece("d", day) if 1 <= day <= 31 else None
+        return _Piece("d", day) if 1 <= day <= 31 else _Piece("bad", day)
     if group == "sep":
         return _Piece("sep", match[group])
     if group == "word":
@@ -302,7 +312,7 @@ def read_day(text: str, *, seen: date | datetime | None = None, last: bool = Fal
     month written alone (its last with ``last``). Raises UnreadableDate for a range."""
     (start, end), kind = _read(text, _as_day(seen))
     if kind == "range":
-        raise UnreadableDate(f"a range, not one day: {text!r}")
+        raise UnreadableDate(f"a range, not one day: {_shown(text)}")
     if kind == "from" or (kind == "span" and not last):
         assert start is not None
         return start
@@ -357,7 +367,7 @@ def _range(first: _End, last: _End, seen: date, text: str) -> Window:
             first.year -= 1
     start = _resolve(first, seen, text)
     if start > end:
-        raise UnreadableDate(f"window ends before it starts: {text!r}")
+        raise UnreadableDate(f"window ends before it starts: {_shown(text)}")
     return Window(start, end)
 
 
@@ -367,14 +377,14 @@ def _resolve(end: _End, seen: date, text: str) -> date:
     if end.month is None:
         if end.year is not None and end.day is None:
             return date(end.year, 1, 1)
-        raise UnreadableDate(f"no month in {text!r}")
+        raise UnreadableDate(f"no month in {_shown(text)}")
     if end.year is not None:
         return _day(end.year, end.month, end.day or 1)
     for year in range(seen.year, seen.year + 9):
         days = calendar.monthrange(year, end.month)[1]
         if (end.day or 1) <= days and date(year, end.month, end.day or days) >= seen:
             return date(year, end.month, end.day or 1)
-    raise UnreadableDate(f"no such day: {text!r}")
+    raise UnreadableDate(f"no such day: {_shown(text)}")
 
 
 def _last_day(day: date, end: _End) -> date:
@@ -384,6 +394,10 @@ def _last_day(day: date, end: _End) -> date:
     if end.month is None:
         return date(day.year, 12, 31)
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+#: Longer text without a day, month or year in it is not a date written in words.
+_NATURAL_LENGTH = 100
 
 
 def _natural(text: str, seen: date) -> date:
@@ -397,10 +411,12 @@ def _natural(text: str, seen: date) -> date:
         "RETURN_AS_TIMEZONE_AWARE": False,
     }
     stripped = text.strip()
-    parsed = dateparser.parse(stripped, settings=settings) if stripped else None  # type: ignore[arg-type]
-    if parsed is None and stripped:
+    if not stripped or len(stripped) > _NATURAL_LENGTH:
+        raise UnreadableDate(f"unparseable date {_shown(text)}")
+    parsed = dateparser.parse(stripped, settings=settings)  # type: ignore[arg-type]
+    if parsed is None:
         found = search_dates(stripped, settings=settings)  # type: ignore[arg-type]
         parsed = found[0][1] if found else None
     if parsed is None:
-        raise UnreadableDate(f"unparseable date {text!r}")
+        raise UnreadableDate(f"unparseable date {_shown(text)}")
     return parsed.date()

@@ -77,6 +77,9 @@ def test_written_windows(text: str, window: tuple[date, date | None]) -> None:
         ("soonish", "unparseable date"),
         ("5 – 19", "no month"),
         ("Feb 30, 2031", "no such day"),
+        ("May 32, 2031", "no such day"),
+        ("0 May 2031", "no such day"),
+        ("x" * 5000, "unparseable date 'xxx"),
         ("2031-05-19 – 2031-05-05", "ends before it starts"),
     ],
 )
@@ -243,3 +246,19 @@ def test_the_readme_table_of_dates_holds() -> None:
     for written, start, end in rows:
         window = read_window(written, seen=SEEN)
         assert (str(window.start), str(window.end)) == (start, end), written
+
+
+@settings(max_examples=100, deadline=None)
+@given(seen_days, st.integers(0, 364), st.integers(0, 60))
+def test_offers_read_windows_on_the_day_they_were_seen(seen: date, ahead: int, length: int) -> None:
+    from datetime import datetime
+
+    from offers.model import make_offer
+
+    end = seen + timedelta(days=ahead)
+    start = end - timedelta(days=length)
+    travel = f"{MONTHS[start.month - 1]} {start.day} – {MONTHS[end.month - 1]} {end.day}"
+    raw = {"source": "s", "program": "delta", "miles": 1, "travel": travel,
+           "seen_at": datetime(seen.year, seen.month, seen.day, 12)}  # fmt: skip
+    offer = make_offer(raw)
+    assert (offer.travel_start, offer.travel_end) == (start, end), travel
