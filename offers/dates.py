@@ -98,7 +98,8 @@ _TOKENS = re.compile(
 )
 
 
-def _dashes(text: str) -> str:
+def _normal(text: str) -> str:
+    """Case folded, odd spaces made plain."""
     return text.casefold().replace("\u00a0", " ").replace("\u202f", " ")
 
 
@@ -106,7 +107,7 @@ def _pieces(text: str) -> list[_Piece]:
     pieces: list[_Piece] = []
     unknown: list[tuple[int, str]] = []
     english: list[str] = []
-    for match in _TOKENS.finditer(_dashes(text)):
+    for match in _TOKENS.finditer(_normal(text)):
         piece = _piece(match)
         if piece is None:
             continue

@@ -255,7 +255,7 @@ def _qualified(name: str) -> tuple[str, str | None]:
     """``Venice, FL`` -> ("venice", "FL"): a name and the country or state it is in."""
     head, sep, tail = name.rpartition(",")
     if sep and head.strip() and tail.strip():
-        return _fold(head), tail.strip()
+        return _fold(head), tail.strip().replace(".", "")
     return _fold(name), None
 
 
