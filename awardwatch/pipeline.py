@@ -127,16 +127,18 @@ def record(
             "message": message, "duration": round(result.duration, 3),
             "requests": result.requests,
         })  # fmt: skip
+        reads_posts = _reads_posts(config, result.source)
         events = observe_all(
-            db, passed, run_id=run_id, now=now, settings=config.dedupe,
-            announcements=_reads_posts(config, result.source),
-        )  # fmt: skip
+            db, passed, run_id=run_id, now=now, settings=config.dedupe, announcements=reads_posts
+        )
         outbox.enqueue_all(
             db, [(event.id, target, chat) for event in events for target, chat in route(event)], now
         )
         if healthy(result):
             seen = {offer.key for offer, _ in passed}
-            mark_gone(db, result.source, seen, now, after_runs=config.dedupe.gone_after_runs)
+            posts = frozenset(o.url for o in result.offers if o.url) if reads_posts else None
+            mark_gone(db, result.source, seen, now, after_runs=config.dedupe.gone_after_runs,
+                      posts=posts or frozenset())  # fmt: skip
         db.execute("UPDATE runs SET events = ? WHERE id = ?", [len(events), run_id])
     return RunSummary(
         run_id=run_id,

@@ -205,12 +205,19 @@ def observe_all(
 
 
 def mark_gone(
-    db: sqlite_utils.Database, source: str, seen: set[str], now: datetime, after_runs: int = 1
+    db: sqlite_utils.Database,
+    source: str,
+    seen: set[str],
+    now: datetime,
+    after_runs: int = 1,
+    *,
+    posts: frozenset[str] = frozenset(),
 ) -> int:
     """After a healthy run of ``source`` (complete, nothing failed): the offers it showed but
     did not find ``after_runs`` times in a row are no longer shown by it; those no source shows
-    any more are gone. Returns how many offers went gone."""
-    return sightings.settle(db, sightings.miss(db, source, seen, now, after_runs))
+    any more are gone. The offers of ``posts`` (links of posts the run read) are not missed.
+    Returns how many offers went gone."""
+    return sightings.settle(db, sightings.miss(db, source, seen, now, after_runs, posts))
 
 
 def current(db: sqlite_utils.Database) -> list[dict[str, Any]]:

@@ -65,21 +65,28 @@ def record(db: sqlite_utils.Database, rows: list[tuple[str, str, int | None, str
 
 
 def miss(
-    db: sqlite_utils.Database, source: str, seen: set[str], now: datetime, after_runs: int
+    db: sqlite_utils.Database,
+    source: str,
+    seen: set[str],
+    now: datetime,
+    after_runs: int,
+    links: frozenset[str] = frozenset(),
 ) -> list[str]:
     """After a healthy run of ``source`` at ``now``: count a miss for each offer it shows that
     this run did not find (neither in ``seen`` nor recorded at ``now``); the source stops
     showing those missed ``after_runs`` times in a row (gone since the first miss). Returns
-    the keys whose sighting went gone."""
+    the keys whose sighting went gone. An offer whose link is in ``links`` counts as found: a
+    post still in the feed still announces every sale it did, whatever part of it the feed
+    carries today."""
     stamp = now.isoformat()
     rows = db.execute(
-        "SELECT offer_key, missed, missing_since FROM sightings"
+        "SELECT offer_key, url, missed, missing_since FROM sightings"
         " WHERE source = ? AND gone_since IS NULL AND last_seen IS NOT ?",
         [source, stamp],
     ).fetchall()
     updates, gone = [], []
-    for key, missed, missing_since in rows:
-        if key in seen:
+    for key, url, missed, missing_since in rows:
+        if key in seen or url in links:
             continue
         since = missing_since or stamp
         ended = since if missed + 1 >= after_runs else None
