@@ -136,9 +136,10 @@ def record(
         )
         if healthy(result):
             seen = {offer.key for offer, _ in passed}
-            posts = frozenset(o.url for o in result.offers if o.url) if reads_posts else None
+            # a post still in the feed still announces its sales, however much of it is shown
+            posts = frozenset(o.url for o in result.offers if o.url and reads_posts)
             mark_gone(db, result.source, seen, now, after_runs=config.dedupe.gone_after_runs,
-                      posts=posts or frozenset())  # fmt: skip
+                      posts=posts)  # fmt: skip
         db.execute("UPDATE runs SET events = ? WHERE id = ?", [len(events), run_id])
     return RunSummary(
         run_id=run_id,
