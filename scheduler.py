@@ -89,13 +89,19 @@ def cmd_daemon(args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from awardwatch.parse import parse_file
+    from awardwatch.parse import Tally, parse_file
 
     config = (
         config_module.load(args.config, check_env=False) if Path(args.config).exists() else None
     )
-    for record in parse_file(args.source, Path(args.file), config, show_rejected=args.rejected):
+    tally = Tally()
+    records = parse_file(
+        args.source, Path(args.file), config, show_rejected=args.rejected,
+        base_url=args.base_url, tally=tally,
+    )  # fmt: skip
+    for record in records:
         print(json.dumps(record, ensure_ascii=False, default=str))
+    print(tally.line(), file=sys.stderr)
     return EXIT_OK
 
 
@@ -179,7 +185,13 @@ def parser() -> argparse.ArgumentParser:
     parse = commands.add_parser("parse", help="run a source's parser on a saved response")
     parse.add_argument("source", help="a configured source name, or a source kind")
     parse.add_argument("file", help="saved HTML, JSON or XML response")
-    parse.add_argument("--rejected", action="store_true", help="also print rejected rows")
+    parse.add_argument(
+        "--rejected", action="store_true", help="also print each rejected row or post and why"
+    )
+    parse.add_argument(
+        "--base-url", metavar="URL",
+        help="URL the file was fetched from, for relative links (default: the source's URL)",
+    )  # fmt: skip
     parse.set_defaults(func=cmd_parse)
 
     sources = commands.add_parser("sources", help="list sources, schedules and last runs")

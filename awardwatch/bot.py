@@ -182,5 +182,5 @@ class Bot:
             "runs": [s.as_json() for s in summaries],
             "sinks": sinks,
             "delivery": delivery.as_json(),
-            "ok": all(s.status in ("ok", "empty") for s in summaries),
+            "ok": not any(s.failed for s in summaries),
         }

@@ -73,6 +73,9 @@ class BrowserSettings(Strict):
 class DedupeSettings(Strict):
     cheaper_by: int = Field(default=1, ge=1, description="miles an offer must fall to alert again")
     back_after_hours: float = Field(default=24, gt=0)
+    gone_after_runs: int = Field(
+        default=2, ge=1, description="healthy runs in a row of a source that miss an offer"
+    )
 
 
 class SpreadsheetSettings(Strict):

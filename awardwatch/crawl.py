@@ -43,6 +43,8 @@ class CrawlResult:
     items: int = 0
     requests: int = 0
     message: str = ""
+    #: False when the crawl stopped early (a page budget, a close condition): it saw part only
+    complete: bool = True
 
     @property
     def status(self) -> str:
@@ -115,6 +117,7 @@ def result_from_stats(result: CrawlResult, stats: dict[str, Any]) -> CrawlResult
     # a browser page that never requested the data it should have, and was not a block page
     result.errors += int(stats.get("awardwatch/capture_timeout", 0))
     result.message = str(stats.get("awardwatch/last_problem", "")) or result.message
+    result.complete = stats.get("finish_reason", "finished") == "finished"
     return result
 
 

@@ -151,6 +151,22 @@ def _subscriber_version(db: sqlite_utils.Database) -> None:
             )
 
 
+def _offer_sightings(db: sqlite_utils.Database) -> None:
+    # Which sources show each offer, at what price, and how many healthy runs of a source in a
+    # row missed it: an offer is gone when no source shows it any more, and its price is the
+    # lowest a live source shows.
+    db.execute(
+        "CREATE TABLE sightings (offer_key TEXT NOT NULL, source TEXT NOT NULL, miles INTEGER,"
+        " url TEXT, first_seen TEXT, last_seen TEXT, missed INTEGER NOT NULL DEFAULT 0,"
+        " missing_since TEXT, gone_since TEXT, PRIMARY KEY (offer_key, source))"
+    )
+    db.execute("CREATE INDEX sightings_source_gone ON sightings (source, gone_since)")
+    db.execute(
+        "INSERT INTO sightings (offer_key, source, miles, url, first_seen, last_seen, gone_since)"
+        " SELECT key, source, miles, url, first_seen, last_seen, gone_since FROM offers"
+    )
+
+
 #: Schema changes in order. Append only.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _initial,
@@ -158,6 +174,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _subscribers,
     _source_health,
     _subscriber_version,
+    _offer_sightings,
 ]
 
 

@@ -45,9 +45,12 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Rejected:
-    """A row the parser found but could not read, with the reason."""
+    """A row the parser found but could not read, with the reason; ``item`` says which row
+    (a post's title or link, the start of a row's text) for ``scheduler.py parse --rejected``.
+    Crawls count rejections by reason alone."""
 
     reason: str
+    item: str = field(default="", compare=False)
 
 
 Parsed = dict[str, Any] | Rejected
