@@ -71,6 +71,8 @@ MAX_LENGTHS: dict[str, int] = {
     "destination": 100,
     "url": 2048,
 }
+#: Most miles an offer may cost: beyond it a number is garbage (and too big for SQLite).
+MAX_MILES = 10_000_000
 #: Longest loose text of any other field ("from 12.5K miles", "Business Class", a date).
 MAX_RAW_TEXT = 200
 
@@ -100,7 +102,7 @@ class Offer(BaseModel):
     travel_start: date | None = None
     travel_end: date | None = None
     cabin: Cabin | None = None
-    miles: int | None = Field(default=None, gt=0)
+    miles: int | None = Field(default=None, gt=0, le=MAX_MILES)
     trip: Trip = "one-way"
     taxes: float | None = Field(default=None, ge=0)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
@@ -108,7 +110,7 @@ class Offer(BaseModel):
     promo: bool = False
     promo_reason: str | None = None
     book_by: date | None = None
-    seats: int | None = Field(default=None, ge=0)
+    seats: int | None = Field(default=None, ge=0, le=MAX_MILES)
     url: str | None = None
     seen_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
