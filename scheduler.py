@@ -200,8 +200,10 @@ def parser() -> argparse.ArgumentParser:
     panel.add_argument(
         "--password-env", default=None, metavar="NAME",
         help="environment variable holding the password (default: AWARDWATCH_PANEL_PASSWORD);"
-        " required when the host is not 127.0.0.1/localhost",
+        " required, of at least 12 characters, when the host is not 127.0.0.1/localhost",
     )  # fmt: skip
+    panel.add_argument("--allow-sql", action="store_true",
+                       help="let panel users run their own SELECT queries")  # fmt: skip
     panel.set_defaults(func=cmd_panel)
 
     revive = commands.add_parser("revive", help="queue a notifier's dead deliveries again")
