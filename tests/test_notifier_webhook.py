@@ -4,8 +4,11 @@ answers turned into sent / retry / failed / gone."""
 from __future__ import annotations
 
 import asyncio
+import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -119,3 +122,23 @@ def test_an_unreachable_endpoint_is_retried(endpoint: Receiver) -> None:
     notifier.db = connect(":memory:")  # type: ignore[attr-defined]
     report = deliver(notifier, events=1)
     assert report.retrying == 1
+
+
+def test_the_readme_receiver_checks_signature_and_age(
+    endpoint: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The receiver the README shows, run on a real delivery."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    [code] = [c for c in re.findall(r"```python\n(.*?)```", readme, re.S) if "check_webhook" in c]
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    check = namespace["check_webhook"]
+    assert deliver(webhook(endpoint), events=1).sent == 1
+    request = endpoint.requests[0]
+    headers = {name: request.headers[name.lower()] for name in (SIGNATURE_HEADER, TIMESTAMP_HEADER)}
+    assert check(request.body, headers, SECRET)
+    assert not check(request.body + b"x", headers, SECRET)
+    assert not check(request.body, {**headers, TIMESTAMP_HEADER: "1"}, SECRET)
+    sent = int(headers[TIMESTAMP_HEADER])
+    monkeypatch.setattr(time, "time", lambda: sent + 301.0)
+    assert not check(request.body, headers, SECRET)

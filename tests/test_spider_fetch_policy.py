@@ -41,6 +41,8 @@ class HostileSite(BaseHTTPRequestHandler):
             self.send_response(302)
             self.send_header("Location", f"http://localhost:{port}/deals.html")
             self.end_headers()
+        elif self.path == "/big.json":
+            self._send(b" " * (3 * 1024 * 1024), "application/json")
         elif self.path == "/bomb.json":
             self._send(BOMB, "application/json", [("Content-Encoding", "gzip")])
         elif self.path == "/silent":
@@ -112,6 +114,7 @@ def write_config(tmp_path: Path, base: str) -> Path:
         PAGE_SOURCE.format(name="redirect", url=f"{base}/moved", extra="allow_private = true"),
         PAGE_SOURCE.format(name="strict", url=f"{base}/deals.html", extra=""),
         API_SOURCE.format(name="bomb", url=f"{base}/bomb.json", extra="max_bytes = 1048576"),
+        API_SOURCE.format(name="big", url=f"{base}/big.json", extra="max_bytes = 1048576"),
         API_SOURCE.format(name="silent", url=f"{base}/silent", extra="download_timeout = 1"),
     ]
     path = tmp_path / "config.toml"
@@ -156,6 +159,14 @@ def test_a_gzip_bomb_stops_at_max_bytes(runs: dict[str, dict[str, Any]]) -> None
     assert bomb["status"] == "error"
     assert bomb["rejected"] == {"refused: over max_bytes": 1}
     assert "larger than max_bytes (1048576 bytes)" in bomb["message"]
+
+
+def test_a_large_page_stops_at_max_bytes(runs: dict[str, dict[str, Any]]) -> None:
+    big = runs["big"]
+    assert big["status"] == "error"
+    assert big["rejected"] == {"refused: over max_bytes": 1}
+    assert "larger than max_bytes (1048576 bytes)" in big["message"]
+    assert HostileSite.hits["/big.json"] == 1  # not retried
 
 
 def test_a_page_that_never_answers_fails_once(runs: dict[str, dict[str, Any]]) -> None:
