@@ -110,8 +110,9 @@ class FetchPolicy:
 
     async def _resolved(self, url: str) -> str | None:
         """PRIVATE when the URL's host name resolves to a non-public address. The lookup goes
-        through the reactor's caching resolver, the one the download then uses, so a name
-        cannot answer with a public address here and a private one for the download."""
+        through the reactor's resolver, the one the download then uses (Scrapy's DNS cache
+        when it is installed); a name that answers differently a moment later (DNS
+        rebinding) is for a firewall rule to stop."""
         host = (urlsplit(url).hostname or "").lower()
         if host in self.allowed or is_ip(host):
             return None
