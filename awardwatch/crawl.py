@@ -20,7 +20,7 @@ from awardwatch.browser import BrowserError, SharedBrowser
 from awardwatch.config import Config, SourceConfig
 from offers.model import Offer
 from scrapers.items import offer_of
-from scrapers.middlewares import ALLOWED_PRIVATE_HOSTS, REFUSED
+from scrapers.middlewares import ALLOWED_PRIVATE_HOSTS, REFUSED, browser_policy
 from scrapers.pipelines import REJECTED
 from scrapers.spiders.base import BLOCKED
 
@@ -143,6 +143,9 @@ class Crawls:
         settings.setdict(source_settings(source), priority="spider")
         if budget is not None:
             settings.set("CLOSESPIDER_PAGECOUNT", budget, priority="spider")
+        if source.render == "browser":  # what the page itself loads, under the same policy
+            allowed = frozenset(settings.getlist(ALLOWED_PRIVATE_HOSTS))
+            settings.set("PLAYWRIGHT_ABORT_REQUEST", browser_policy(allowed), priority="spider")
         if self.browser is not None and source.render == "browser":
             settings.set("PLAYWRIGHT_CDP_URL", self.browser.for_run(), priority="spider")
             settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", {}, priority="spider")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -128,6 +129,27 @@ class FetchPolicy:
         count(self.crawler, reason)
         log.warning("refused (%s): %s", reason, url)
         raise Refused(reason, url)
+
+
+#: What a rendered page may load besides http(s): inline and in-page resources.
+_IN_PAGE_SCHEMES = ("data", "blob", "about")
+
+
+def browser_policy(allowed: frozenset[str]) -> Callable[[Any], bool]:
+    """scrapy-playwright's ``PLAYWRIGHT_ABORT_REQUEST`` for one source: every request a
+    rendered page makes (scripts, images, fetches) under the same policy, by scheme and by
+    address (an address written as an IP or ``localhost``; names are not looked up here)."""
+
+    def abort(request: Any) -> bool:
+        url = str(request.url)
+        if url.split(":", 1)[0].lower() in _IN_PAGE_SCHEMES:
+            return False
+        reason = static_refusal(url, allowed)
+        if reason:
+            log.warning("refused in the browser (%s): %s", reason, url)
+        return reason is not None
+
+    return abort
 
 
 def count(crawler: Crawler, reason: str) -> None:

@@ -37,6 +37,14 @@ class HostileSite(BaseHTTPRequestHandler):
         port = self.server.server_address[1]
         if self.path == "/deals.html":
             self._send(PAGE.format(next="file:///etc/passwd").encode(), "text/html")
+        elif self.path == "/rendered.html":
+            page = PAGE.format(next="") + (
+                f'<img src="http://localhost:{port}/tracker.png">'
+                f'<img src="http://127.0.0.1:{port}/own.png">'
+            )
+            self._send(page.encode(), "text/html")
+        elif self.path.endswith(".png"):
+            self._send(b"\x89PNG", "image/png")
         elif self.path == "/moved":
             self.send_response(302)
             self.send_header("Location", f"http://localhost:{port}/deals.html")
@@ -115,6 +123,11 @@ def write_config(tmp_path: Path, base: str) -> Path:
         PAGE_SOURCE.format(name="strict", url=f"{base}/deals.html", extra=""),
         API_SOURCE.format(name="bomb", url=f"{base}/bomb.json", extra="max_bytes = 1048576"),
         API_SOURCE.format(name="big", url=f"{base}/big.json", extra="max_bytes = 1048576"),
+        PAGE_SOURCE.format(
+            name="rendered",
+            url=f"{base}/rendered.html",
+            extra='allow_private = true\nrender = "browser"',
+        ),  # fmt: skip
         API_SOURCE.format(name="silent", url=f"{base}/silent", extra="download_timeout = 1"),
     ]
     path = tmp_path / "config.toml"
@@ -137,6 +150,14 @@ def test_a_link_to_a_file_is_refused_and_named(runs: dict[str, dict[str, Any]]) 
     assert links["status"] == "ok" and links["offers"] == 1
     assert links["rejected"][f"refused: {NOT_HTTP}"] == 1
     assert "/etc/passwd" in links["message"]
+
+
+def test_a_rendered_page_loads_nothing_the_policy_refuses(
+    runs: dict[str, dict[str, Any]],
+) -> None:
+    assert runs["rendered"]["status"] == "ok"
+    assert HostileSite.hits["/own.png"] == 1  # the source's own host serves its page
+    assert HostileSite.hits["/tracker.png"] == 0  # another private host: aborted in Chromium
 
 
 def test_a_redirect_to_another_private_host_is_refused(runs: dict[str, dict[str, Any]]) -> None:
