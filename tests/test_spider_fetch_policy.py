@@ -19,7 +19,15 @@ from typing import Any
 import pytest
 from conftest import run_once
 
-from scrapers.middlewares import NOT_HTTP, PRIVATE, non_public, static_refusal
+from awardwatch.config import SourceConfig
+from awardwatch.crawl import source_settings
+from scrapers.middlewares import (
+    ALLOWED_PRIVATE_HOSTS,
+    NOT_HTTP,
+    PRIVATE,
+    non_public,
+    static_refusal,
+)
 
 PAGE = """<html><body><ul>
 <li class="deal"><h3 class="title">Boston to Dublin</h3><span class="program">aerlingus</span>
@@ -229,3 +237,28 @@ def test_allow_private_admits_only_the_source_hosts() -> None:
 
 def test_names_resolving_to_private_addresses() -> None:
     assert non_public("127.0.0.53") and non_public("100.64.0.1") and not non_public("8.8.8.8")
+
+
+def test_source_limits_become_crawl_settings() -> None:
+    source = SourceConfig(name="s", kind="api", urls=["http://127.0.0.1:8765/a.json"],
+                          allow_private=True, max_bytes=2048, download_timeout=5,
+                          options={"items": "deals", "fields": {"miles": "miles"}})  # fmt: skip
+    settings = source_settings(source)
+    assert settings["DOWNLOAD_MAXSIZE"] == 2048 and settings["DOWNLOAD_TIMEOUT"] == 5
+    assert settings[ALLOWED_PRIVATE_HOSTS] == ["127.0.0.1"]
+    strict = source.model_copy(update={"allow_private": False})
+    assert source_settings(strict)[ALLOWED_PRIVATE_HOSTS] == []
+
+
+def test_airline_sources_allow_their_base_url_host() -> None:
+    source = SourceConfig(name="fb", kind="flyingblue", allow_private=True,
+                          options={"api_key_env": "K", "base_url": "http://10.0.0.5:9/"})  # fmt: skip
+    assert source.own_hosts == frozenset({"10.0.0.5"})
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("max_bytes", 10), ("download_timeout", 0), ("download_timeout", 3600)]
+)
+def test_limits_out_of_range_are_config_errors(key: str, value: float) -> None:
+    with pytest.raises(ValueError, match=key):
+        SourceConfig(name="s", kind="feed", urls=["https://blog.example/feed"], **{key: value})
