@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,6 +20,9 @@ from awardwatch import config as config_module
 from awardwatch.errors import AwardwatchError, ConfigError
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+#: Files the bot creates (database, WAL, backups, HTTP cache, spreadsheet) hold subscribers'
+#: chat ids and cached pages: readable by the bot's user only (0600 files, 0700 folders).
+UMASK = 0o077
 
 
 def _install_reactor() -> Any:
@@ -208,8 +212,10 @@ def parser() -> argparse.ArgumentParser:
     panel.add_argument(
         "--password-env", default=None, metavar="NAME",
         help="environment variable holding the password (default: AWARDWATCH_PANEL_PASSWORD);"
-        " required when the host is not 127.0.0.1/localhost",
+        " required, of at least 12 characters, when the host is not 127.0.0.1/localhost",
     )  # fmt: skip
+    panel.add_argument("--allow-sql", action="store_true",
+                       help="let panel users run their own SELECT queries")  # fmt: skip
     panel.set_defaults(func=cmd_panel)
 
     revive = commands.add_parser("revive", help="queue a notifier's dead deliveries again")
@@ -227,6 +233,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(UMASK)
     args = parser().parse_args(argv)
     from awardwatch import logs
 

@@ -134,6 +134,10 @@ class Watch(Strict):
         return sorted(set(days))
 
 
+#: The largest response a source may download, decompressed, unless it sets ``max_bytes``.
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+
 class SourceConfig(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     kind: str
@@ -144,6 +148,16 @@ class SourceConfig(Strict):
     jitter_seconds: float = Field(default=60, ge=0)
     render: Literal["static", "browser"] = "static"
     proxy: str | None = None
+    proxy_env: str | None = Field(
+        default=None, description="environment variable holding the proxy URL (with its password)"
+    )
+    allow_private: bool = Field(
+        default=False, description="admit private/loopback addresses of this source's own hosts"
+    )
+    max_bytes: int = Field(
+        default=DEFAULT_MAX_BYTES, ge=1024, description="largest response, after decompression"
+    )
+    download_timeout: float = Field(default=30, gt=0, le=600, description="seconds per request")
     obey_robots: bool | None = None
     concurrency: int = Field(default=1, ge=1, le=16)
     daily_budget: int | None = Field(default=None, ge=1)
@@ -188,10 +202,33 @@ class SourceConfig(Strict):
             raise _nested(exc, "options") from None
         return self
 
+    @model_validator(mode="after")
+    def _one_proxy(self) -> SourceConfig:
+        if self.proxy and self.proxy_env:
+            raise ValueError("set proxy or proxy_env, not both (proxy_env keeps the password out)")
+        return self
+
     @property
     def opts(self) -> Any:
         """The kind's own options, validated (an instance of the parser's ``Options``)."""
         return self._checked_options
+
+    @property
+    def proxy_url(self) -> str | None:
+        """The proxy this source's requests go through: ``proxy``, or the value of the
+        environment variable named by ``proxy_env`` (read when the crawl runs)."""
+        if self.proxy_env:
+            return secret(self.proxy_env)
+        return self.proxy
+
+    @property
+    def own_hosts(self) -> frozenset[str]:
+        """Hosts this source's config names: its ``urls`` and the ``base_url`` of its options.
+        With ``allow_private`` only these may be private addresses."""
+        from urllib.parse import urlsplit
+
+        urls = [*self.urls, str(getattr(self.opts, "base_url", "") or "")]
+        return frozenset(h for h in (urlsplit(u).hostname for u in urls if u) if h)
 
 
 class Rule(Strict):

@@ -20,6 +20,7 @@ from awardwatch.browser import BrowserError, SharedBrowser
 from awardwatch.config import Config, SourceConfig
 from offers.model import Offer
 from scrapers.items import offer_of
+from scrapers.middlewares import ALLOWED_PRIVATE_HOSTS, REFUSED, browser_policy
 from scrapers.pipelines import REJECTED
 from scrapers.spiders.base import BLOCKED
 
@@ -93,7 +94,14 @@ def project_settings(config: Config) -> Settings:
 
 def source_settings(source: SourceConfig) -> dict[str, Any]:
     """Per-source Scrapy settings, applied at spider priority."""
-    values: dict[str, Any] = {"CONCURRENT_REQUESTS_PER_DOMAIN": source.concurrency}
+    values: dict[str, Any] = {
+        "CONCURRENT_REQUESTS_PER_DOMAIN": source.concurrency,
+        # the fetch policy's limits (scrapers/middlewares.py)
+        "DOWNLOAD_TIMEOUT": source.download_timeout,
+        "DOWNLOAD_MAXSIZE": source.max_bytes,
+        "DOWNLOAD_WARNSIZE": source.max_bytes // 2,
+        ALLOWED_PRIVATE_HOSTS: sorted(source.own_hosts) if source.allow_private else [],
+    }
     if source.obey_robots is not None:
         values["ROBOTSTXT_OBEY"] = source.obey_robots
     if source.render == "static":
@@ -109,6 +117,8 @@ def result_from_stats(result: CrawlResult, stats: dict[str, Any]) -> CrawlResult
     for key, value in stats.items():
         if key.startswith(f"{REJECTED}/"):
             result.rejected[key.removeprefix(f"{REJECTED}/")] += int(value)
+        elif key.startswith(f"{REFUSED}/"):  # the fetch policy's refusals, named in the record
+            result.rejected[f"refused: {key.removeprefix(f'{REFUSED}/')}"] += int(value)
     result.blocked = int(stats.get(BLOCKED, 0))
     result.responses = int(stats.get("response_received_count", 0))
     result.requests = int(stats.get("downloader/request_count", 0))
@@ -136,6 +146,9 @@ class Crawls:
         settings.setdict(source_settings(source), priority="spider")
         if budget is not None:
             settings.set("CLOSESPIDER_PAGECOUNT", budget, priority="spider")
+        if source.render == "browser":  # what the page itself loads, under the same policy
+            allowed = frozenset(settings.getlist(ALLOWED_PRIVATE_HOSTS))
+            settings.set("PLAYWRIGHT_ABORT_REQUEST", browser_policy(allowed), priority="spider")
         if self.browser is not None and source.render == "browser":
             settings.set("PLAYWRIGHT_CDP_URL", self.browser.for_run(), priority="spider")
             settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", {}, priority="spider")

@@ -112,7 +112,7 @@ async def ours(folder: Path, urls: list[str], concurrency: int) -> tuple[float, 
     crawls.settings.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
     crawls.settings.set("PLAYWRIGHT_MAX_PAGES_PER_CONTEXT", concurrency, priority="cmdline")
     source = SourceConfig(name="bench-flash", kind="page", urls=urls, render="browser",
-                          obey_robots=False, concurrency=concurrency,
+                          obey_robots=False, allow_private=True, concurrency=concurrency,
                           options={**PAGE_OPTIONS, "wait_for": WAIT_FOR})  # fmt: skip
     began = time.perf_counter()
     result = await crawls.run(source)

@@ -100,7 +100,8 @@ def main() -> None:
         base = site.__enter__()
         urls = [base + name for name in names]
         source = SourceConfig(name="bench-pages", kind="page", urls=urls, obey_robots=False,
-                              concurrency=args.concurrency, options=PAGE_OPTIONS)  # fmt: skip
+                              allow_private=True, concurrency=args.concurrency,
+                              options=PAGE_OPTIONS)  # fmt: skip
         crawls = make_crawls(Path(folder), args.concurrency)
 
         async def rounds() -> tuple[list[float], list[float]]:

@@ -1,9 +1,11 @@
 """Alerts as a signed JSON POST to any HTTP endpoint.
 
 The body is one JSON document per send: the events (each offer in full, plus its text) or an
-admin message. With ``secret_env`` set, the header ``X-Awardwatch-Signature: sha256=<hex>``
-carries the HMAC-SHA256 of the raw body under that secret, so the receiver can check the
-message came from this bot. Event ids repeat on a redelivery: receivers deduplicate on them.
+admin message. With ``secret_env`` set, the header ``X-Awardwatch-Timestamp`` carries the
+time of sending (Unix seconds) and ``X-Awardwatch-Signature: sha256=<hex>`` the HMAC-SHA256,
+under that secret, of the timestamp, a dot and the raw body. The receiver checks both: the
+message came from this bot, and it is fresh (a captured request replayed later is refused).
+Event ids repeat on a redelivery: receivers deduplicate on them.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -22,6 +25,9 @@ from awardwatch.config import NotifierConfig, secret
 from notifiers.base import AdminMessage, Delivery, Item, Notifier
 
 SIGNATURE_HEADER = "X-Awardwatch-Signature"
+TIMESTAMP_HEADER = "X-Awardwatch-Timestamp"
+#: How old (or how far ahead) a signed delivery may be when the receiver checks it, in seconds.
+TOLERANCE = 300
 
 
 class WebhookOptions(BaseModel):
@@ -33,14 +39,28 @@ class WebhookOptions(BaseModel):
     timeout_seconds: float = Field(default=15, gt=0)
 
 
-def sign(body: bytes, key: str) -> str:
-    """The signature header's value for ``body``."""
-    return "sha256=" + hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
+def sign(body: bytes, key: str, timestamp: str) -> str:
+    """The signature header's value for ``body`` sent at ``timestamp`` (Unix seconds)."""
+    signed = timestamp.encode() + b"." + body
+    return "sha256=" + hmac.new(key.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def verify(body: bytes, key: str, header: str) -> bool:
-    """What a receiver does: compare in constant time."""
-    return hmac.compare_digest(sign(body, key), header)
+def verify(
+    body: bytes,
+    key: str,
+    signature: str,
+    timestamp: str,
+    *,
+    now: float | None = None,
+    tolerance: float = TOLERANCE,
+) -> bool:
+    """What a receiver does: the timestamp within ``tolerance`` of now, and the signature over
+    timestamp and body compared in constant time."""
+    try:
+        age = abs((time.time() if now is None else now) - int(timestamp))
+    except ValueError:
+        return False
+    return age <= tolerance and hmac.compare_digest(sign(body, key, timestamp), signature)
 
 
 class WebhookNotifier(Notifier):
@@ -94,7 +114,9 @@ class WebhookNotifier(Notifier):
         body = self.payload(chat, events)
         headers = {"Content-Type": "application/json", **self.options.headers}
         if self.key:
-            headers[SIGNATURE_HEADER] = sign(body, self.key)
+            timestamp = str(int(time.time()))
+            headers[TIMESTAMP_HEADER] = timestamp
+            headers[SIGNATURE_HEADER] = sign(body, self.key, timestamp)
         await self.start()
         assert self.client is not None
         await self.pace(chat)

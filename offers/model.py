@@ -8,7 +8,15 @@ from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from awardwatch.errors import InvalidOffer
 from offers import programs, text
@@ -17,6 +25,28 @@ from offers import programs, text
 PROGRAMS: dict[str, str] = {pid: p.name for pid, p in programs.programs().items()}
 
 CABINS: tuple[str, ...] = ("economy", "premium_economy", "business", "first")
+
+#: Longest text each field keeps, in characters; longer text is cut (with "…") when the offer
+#: is made, so text of any length from a page costs the same as a normal one downstream.
+MAX_LENGTHS: dict[str, int] = {
+    "title": 300,
+    "promo_reason": 300,
+    "airline": 100,
+    "origin": 100,
+    "destination": 100,
+    "url": 2048,
+}
+#: Most miles an offer may cost: beyond it a number is garbage (and too big for SQLite).
+MAX_MILES = 10_000_000
+#: Longest loose text of any other field ("from 12.5K miles", "Business Class", a date).
+MAX_RAW_TEXT = 200
+
+
+def bounded(value: str, limit: int) -> str:
+    """``value`` with its whitespace collapsed, cut to ``limit`` characters."""
+    value = " ".join(value[: limit * 4].split())
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
 
 Cabin = Literal["economy", "premium_economy", "business", "first"]
 Trip = Literal["one-way", "round-trip"]
@@ -37,7 +67,7 @@ class Offer(BaseModel):
     travel_start: date | None = None
     travel_end: date | None = None
     cabin: Cabin | None = None
-    miles: int | None = Field(default=None, gt=0)
+    miles: int | None = Field(default=None, gt=0, le=MAX_MILES)
     trip: Trip = "one-way"
     taxes: float | None = Field(default=None, ge=0)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
@@ -45,7 +75,7 @@ class Offer(BaseModel):
     promo: bool = False
     promo_reason: str | None = None
     book_by: date | None = None
-    seats: int | None = Field(default=None, ge=0)
+    seats: int | None = Field(default=None, ge=0, le=MAX_MILES)
     url: str | None = None
     seen_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
@@ -59,11 +89,10 @@ class Offer(BaseModel):
 
     @field_validator("origin", "destination", "airline", "title", "url", "promo_reason")
     @classmethod
-    def _strip(cls, value: str | None) -> str | None:
+    def _strip(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
-        value = " ".join(value.split())
-        return value or None
+        return bounded(value, MAX_LENGTHS[info.field_name or ""]) or None
 
     @model_validator(mode="after")
     def _complete(self) -> Offer:
@@ -131,7 +160,7 @@ _CONVERTERS: dict[str, Callable[[str], Any]] = {
 
 def _coerce(raw: dict[str, Any]) -> dict[str, Any]:
     """Turn the loose text a page shows into typed values; errors name the field."""
-    values = {k: v for k, v in raw.items() if v is not None and v != ""}
+    values = {k: _cut(k, v) for k, v in raw.items() if v is not None and v != ""}
     seen_at = values.get("seen_at")
     relative_to = seen_at if isinstance(seen_at, datetime) else None
     field = ""
@@ -155,6 +184,13 @@ def _coerce(raw: dict[str, Any]) -> dict[str, Any]:
     except ValueError as exc:
         raise InvalidOffer(f"{field}: {exc}") from None
     return values
+
+
+def _cut(field: str, value: Any) -> Any:
+    """Loose text of a field cut to its bound before anything reads it."""
+    if isinstance(value, str):
+        return bounded(value, MAX_LENGTHS.get(field, MAX_RAW_TEXT))
+    return value
 
 
 def _trip(value: str) -> str:

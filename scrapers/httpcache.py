@@ -8,6 +8,12 @@ from scrapy.http import Request, Response
 
 _VALIDATORS = (b"ETag", b"Last-Modified")
 
+#: Request headers that carry a credential: a request with one is never written to the cache,
+#: whose files keep every request header in plain text.
+SECRET_HEADERS = (
+    b"Authorization", b"Proxy-Authorization", b"API-Key", b"X-API-Key", b"Partner-Authorization",
+)  # fmt: skip
+
 
 class RevalidatingPolicy(RFC2616Policy):
     """RFC 2616 caching in which a stored response is never fresh: it only supplies the ETag and
@@ -23,6 +29,11 @@ class RevalidatingPolicy(RFC2616Policy):
         if not any(name in response.headers for name in _VALIDATORS):
             return False
         return super().should_cache_response(response, request)
+
+    def should_cache_request(self, request: Request) -> bool:
+        if request.meta.get("proxy") or any(h in request.headers for h in SECRET_HEADERS):
+            return False
+        return bool(super().should_cache_request(request))
 
     def is_cached_response_fresh(self, cachedresponse: Response, request: Request) -> bool:
         self._set_conditional_validators(request, cachedresponse)

@@ -45,7 +45,12 @@ class Feed:
             raise MalformedResponse("empty feed")
         # no base given to feedparser: it resolves against xml:base only, and the feed's own
         # link comes before the fetch URL (see link())
-        parsed = feedparser.parse(body)
+        try:
+            parsed = feedparser.parse(sanitised(body))
+        except MalformedResponse:
+            raise
+        except Exception as exc:  # the feed library's own failure fails the source, with why
+            raise MalformedResponse(f"feed unreadable: {type(exc).__name__}: {exc}") from None
         self.problem = str(parsed.get("bozo_exception")) if parsed.get("bozo") else None
         if not parsed.entries and (self.problem or not parsed.get("version")):
             raise MalformedResponse(f"not an RSS or Atom feed: {self.problem or 'no entries'}")
@@ -59,6 +64,84 @@ class Feed:
         link = entry.get("link")
         return urljoin(self.base, link) if link else None
 
+
+# -- what feedparser gets ---------------------------------------------------------------------
+
+#: Most characters the entities a feed declares in its DOCTYPE may expand to, all uses counted.
+MAX_ENTITY_EXPANSION = 1_000_000
+#: Most entity declarations a feed may make.
+MAX_ENTITIES = 50
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9A-Fa-f]{1,8})|([0-9]{1,10}));")
+_ENTITY = re.compile(rb"<!ENTITY\s+(?:%\s*)?([\w.:-]+)\s+(?:\"([^\"]*)\"|'([^']*)')")
+_ENTITY_USE = re.compile(rb"[&%]([\w.:-]+);")
+_REPLACEMENT = b"&#65533;"
+
+
+def sanitised(body: bytes) -> bytes:
+    """The feed as feedparser may read it: character references written as UTF-16 surrogate
+    pairs joined into one character (``&#55357;&#56832;`` is one emoji), lone surrogates and
+    impossible code points replaced, and entity expansion capped."""
+    check_entities(body)
+    return mend_references(body)
+
+
+def _code(ref: re.Match[bytes]) -> int:
+    return int(ref[1], 16) if ref[1] else int(ref[2])
+
+
+def mend_references(body: bytes) -> bytes:
+    """Surrogate character references joined in pairs or replaced; other text unchanged."""
+    refs = [
+        r
+        for r in _CHAR_REF.finditer(body)
+        if not 0 < _code(r) <= 0x10FFFF or 0xD800 <= _code(r) <= 0xDFFF
+    ]
+    if not refs:
+        return body
+    out: list[bytes] = []
+    last, index = 0, 0
+    while index < len(refs):
+        ref, code = refs[index], _code(refs[index])
+        out.append(body[last : ref.start()])
+        after = refs[index + 1] if index + 1 < len(refs) else None
+        if 0xD800 <= code <= 0xDBFF and after is not None and after.start() == ref.end():
+            low = _code(after)
+            if 0xDC00 <= low <= 0xDFFF:
+                out.append(b"&#%d;" % (0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)))
+                last, index = after.end(), index + 2
+                continue
+        out.append(_REPLACEMENT)
+        last, index = ref.end(), index + 1
+    out.append(body[last:])
+    return b"".join(out)
+
+
+def check_entities(body: bytes) -> None:
+    """MalformedResponse when the entities a feed declares would expand past the cap."""
+    head = body[: body.find(b"]>") + 2] if b"<!ENTITY" in body[:65536] else b""
+    if not head:
+        return
+    declared = {m[1]: m[2] if m[2] is not None else m[3] for m in _ENTITY.finditer(head)}
+    if len(declared) > MAX_ENTITIES:
+        raise MalformedResponse(f"feed declares more than {MAX_ENTITIES} entities")
+    sizes: dict[bytes, int] = {}
+
+    def size(name: bytes, path: frozenset[bytes]) -> int:
+        if name not in sizes:
+            value = declared[name]
+            inner = [u for u in _ENTITY_USE.findall(value) if u in declared and u not in path]
+            sizes[name] = len(value) + sum(size(u, path | {name}) for u in inner)
+        return sizes[name]
+
+    rest = body[len(head) :]
+    total = sum(size(name, frozenset()) * rest.count(b"&" + name + b";") for name in declared)
+    if total > MAX_ENTITY_EXPANSION:
+        raise MalformedResponse(
+            f"feed entities would expand to {total:,} characters (limit {MAX_ENTITY_EXPANSION:,})"
+        )
+
+
+# -- what a post says ------------------------------------------------------------------------
 
 _BLOCKS = ["p", "li", "br", "div", "tr", "blockquote", "dd", "dt", "h1", "h2", "h3", "h4", "h5"]
 
