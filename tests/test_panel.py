@@ -2,15 +2,18 @@
 and chart, the password gate, and that nothing can write the bot's database through it.
 
 The database is written by the real pipeline (record → dedupe → outbox) in a fixture.
-Screenshots of the main views go to ``docs/panel-*.png``.
+Screenshots of the main views go to a temporary folder, or to ``docs/panel-*.png`` with
+``AWARDWATCH_SCREENSHOTS=docs`` (``make screenshots``): a test run never rewrites tracked files.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import sqlite3
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -32,7 +35,6 @@ from storage import outbox
 from storage.db import connect
 from storage.offers import Event
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -216,8 +218,10 @@ def _rows(page: Page) -> int:
 
 
 def _shot(page: Page, name: str) -> None:
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / f"panel-{name}.png"))
+    scratch = Path(tempfile.gettempdir()) / f"awardwatch-panel-{os.getpid()}"
+    folder = Path(os.environ.get("AWARDWATCH_SCREENSHOTS") or scratch)
+    folder.mkdir(exist_ok=True)
+    page.screenshot(path=str(folder / f"panel-{name}.png"))
 
 
 # --- what an analyst sees ------------------------------------------------------------------
