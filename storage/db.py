@@ -361,6 +361,7 @@ def _copy(source: Path, target: Path) -> None:
     destination = sqlite3.connect(str(target))
     try:
         origin.backup(destination)
+        destination.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
     finally:
         destination.close()
         origin.close()
