@@ -109,6 +109,12 @@ class Window:
             return stamp
 
 
+def _per_second(rate: float) -> Window:
+    """``rate`` messages a second as a window: whole messages per second, or one per
+    ``1/rate`` seconds for slower rates."""
+    return Window(int(rate), 1.0) if rate >= 1 else Window(1, 1 / rate)
+
+
 def restamp(stamps: Sequence[list[float]], moment: float) -> None:
     """Count the messages behind ``stamps`` from ``moment`` (when they left, or arrived)."""
     for stamp in stamps:
@@ -133,8 +139,11 @@ class Throttle:
     to one chat, and a cap per group chat. Shared by every chat the notifier sends to (and by
     anything else that talks to the service, such as a chat bot's replies).
 
-    The overall rate spaces messages evenly and counts each from when it left; the per-chat
-    and per-group limits count from when the service answered (``Slot.arrived``). ``hold``
+    Messages leave evenly spaced at ``rate_per_second`` (the service's limit less a margin).
+    The per-chat and per-group limits, and the service's own overall ``ceiling``, are sliding
+    windows counted from when the service answered (``Slot.arrived``), the latest moment the
+    message can have reached it: a network that delays one message and bunches the next
+    cannot push any window past its limit where the service counts. ``hold``
     keeps one chat waiting (the service said "retry after") without slowing the others."""
 
     def __init__(
@@ -142,8 +151,11 @@ class Throttle:
         rate_per_second: float | None,
         chat_interval: float,
         group: tuple[int, float] | None,
+        ceiling: float | None = None,
     ) -> None:
         self.overall = Window(1, 1 / rate_per_second) if rate_per_second else None
+        top = ceiling or rate_per_second
+        self.arriving = _per_second(top) if top else None
         self.chat_interval = chat_interval
         self.group = group
         self._chats: dict[str, Window] = {}
@@ -166,6 +178,8 @@ class Throttle:
             at_arrival.append(await window.acquire())
         if is_group and self.group:
             at_arrival.append(await self._groups.setdefault(chat, Window(*self.group)).acquire())
+        if self.arriving:
+            at_arrival.append(await self.arriving.acquire())
         stamps = list(at_arrival)
         if self.overall:
             stamps.append(await self.overall.acquire())
@@ -216,6 +230,9 @@ class Notifier:
     #: messages to one chat; None where the service sets no limit.
     rate_per_second: ClassVar[float | None] = None
     chat_interval: ClassVar[float] = 0.0
+    #: The service's own overall limit (messages a second), never passed on arrival; None:
+    #: ``rate_per_second`` is the limit.
+    rate_ceiling: ClassVar[float | None] = None
     #: Messages to one group chat per ``group_period`` seconds (Telegram: 20 a minute).
     group_rate: ClassVar[int | None] = None
     group_period: ClassVar[float] = 60.0
@@ -240,6 +257,7 @@ class Notifier:
             self.rate_per_second,
             self.chat_interval,
             (self.group_rate, self.group_period) if self.group_rate else None,
+            self.rate_ceiling,
         )
 
     def _validate(self, model: type[BaseModel], values: dict[str, Any]) -> Any:

@@ -136,6 +136,7 @@ class TelegramNotifier(Notifier):
     # Telegram's published limits for bots, with a margin: Telegram counts messages when they
     # arrive, and a network hiccup can bunch two that left far enough apart
     rate_per_second: ClassVar[float | None] = FloodLimit.MESSAGES_PER_SECOND - 2  # 28
+    rate_ceiling: ClassVar[float | None] = FloodLimit.MESSAGES_PER_SECOND  # 30, on arrival
     chat_interval: ClassVar[float] = 1.1 / FloodLimit.MESSAGES_PER_SECOND_PER_CHAT  # 1.1 s
     group_rate: ClassVar[int | None] = FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP - 1  # 19
     group_period: ClassVar[float] = 60.0
