@@ -57,6 +57,7 @@ class Bot:
         self._started = False
         self.stopping = False
         self._draining = asyncio.Lock()
+        self._sinking = asyncio.Lock()  # runs of two sources may end together: one writer
 
     @property
     def crawls(self) -> Crawls:
@@ -124,7 +125,8 @@ class Bot:
             finally:
                 own.conn.close()
 
-        return await asyncio.to_thread(write)
+        async with self._sinking:
+            return await asyncio.to_thread(write)
 
     async def deliver(self) -> DeliveryReport:
         # runs of different sources end at any time; one drain at a time, or two drains

@@ -90,3 +90,13 @@ def test_backup_refuses_missing_and_corrupt_databases(tmp_path: Path, config_for
     assert target.read_bytes() == good
     done = cli("backup", str(tmp_path), "--config", str(config))
     assert done.returncode == 1 and "Traceback" not in done.stderr
+
+
+def test_every_exit_code_is_documented() -> None:
+    import scheduler
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    codes = (scheduler.EXIT_OK, scheduler.EXIT_FAILED, scheduler.EXIT_CONFIG, scheduler.EXIT_BUSY)
+    assert codes == (0, 1, 2, 3)
+    assert all(f"\n| {code} | " in readme for code in codes)
+    assert "another awardwatch process (pid" in readme
