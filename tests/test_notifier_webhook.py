@@ -16,7 +16,14 @@ from receiver import Receiver, queue_events, receiver
 
 from awardwatch.config import NotifierConfig
 from awardwatch.deliver import drain
-from notifiers.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookNotifier, sign, verify
+from notifiers.webhook import (
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    WebhookNotifier,
+    sign,
+    verify,
+)
 from storage.db import connect
 
 SECRET = "whsec-test-0123456789"
@@ -98,13 +105,37 @@ def test_without_a_secret_there_is_no_signature(endpoint: Receiver) -> None:
 
 @pytest.mark.parametrize(
     ("status", "outcome"),
-    [(500, "retrying"), (503, "retrying"), (429, "retrying"), (400, "dead"), (404, "dead"),
-     (410, "dead")],
+    [(500, "retrying"), (503, "retrying"), (400, "dead"), (404, "dead"), (410, "dead")],
 )  # fmt: skip
 def test_http_answers_decide_retry_or_dead(endpoint: Receiver, status: int, outcome: str) -> None:
     endpoint.fail_next(1, status)
     report = deliver(webhook(endpoint), events=2)
     assert getattr(report, outcome) == 2 and report.sent == 0
+
+
+def test_a_429_waits_in_the_pass_and_is_no_failed_try(endpoint: Receiver) -> None:
+    endpoint.fail_next(1, 429, Retry_After="1")
+    notifier = webhook(endpoint)
+    report = deliver(notifier, events=2)
+    assert report.sent == 2 and report.retrying == 0
+    rows = list(notifier.db.query("SELECT attempts FROM outbox"))  # type: ignore[attr-defined]
+    assert [row["attempts"] for row in rows] == [1, 1]
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_webhook_keeps_the_alerts(endpoint: Receiver, status: int) -> None:
+    endpoint.fail_next(1, status)
+    report = deliver(webhook(endpoint), events=2)
+    assert "hook" in report.rejected and report.retrying == 2 and report.dead == 0
+
+
+def test_each_delivery_carries_its_outbox_id(endpoint: Receiver) -> None:
+    notifier = webhook(endpoint)
+    deliver(notifier, events=3)
+    ids = [row["id"] for row in notifier.db.query("SELECT id FROM outbox ORDER BY id")]  # type: ignore[attr-defined]
+    [request] = endpoint.requests
+    assert request.headers[DELIVERY_HEADER.lower()] == ",".join(str(i) for i in ids)
+    assert [e["delivery"] for e in request.json()["events"]] == ids
 
 
 def test_retry_after_is_honoured(endpoint: Receiver) -> None:

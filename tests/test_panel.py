@@ -2,8 +2,9 @@
 and chart, the password gate, and that nothing can write the bot's database through it.
 
 The database is written by the real pipeline (record → dedupe → outbox) in a fixture, with a
-subscriber beside it that the panel must not show. Screenshots of the main views go to
-``docs/panel-*.png`` only when ``PANEL_SCREENSHOTS=1`` (tests never rewrite tracked files).
+subscriber beside it that the panel must not show. Screenshots of the main views go to a
+temporary folder, or to ``docs/panel-*.png`` with ``AWARDWATCH_SCREENSHOTS=docs``
+(``make screenshots``): a test run never rewrites tracked files.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import os
 import socket
 import sqlite3
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -38,7 +40,6 @@ from storage.db import connect
 from storage.offers import Event
 from storage.subscribers import Watch
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -229,10 +230,10 @@ def _rows(page: Page) -> int:
 
 
 def _shot(page: Page, name: str) -> None:
-    if os.environ.get("PANEL_SCREENSHOTS") == "1":  # refresh the README's pictures on purpose
-        page.screenshot(path=str(DOCS / f"panel-{name}.png"))
-    else:
-        assert page.screenshot()
+    scratch = Path(tempfile.gettempdir()) / f"awardwatch-panel-{os.getpid()}"
+    folder = Path(os.environ.get("AWARDWATCH_SCREENSHOTS") or scratch)
+    folder.mkdir(exist_ok=True)
+    page.screenshot(path=str(folder / f"panel-{name}.png"))
 
 
 # --- what an analyst sees ------------------------------------------------------------------
