@@ -143,6 +143,11 @@ def _settle(
     if not rest:
         return False
     detail = notifier.mask(delivery.detail) or delivery.status
+    if delivery.status == "held":  # waits for the recipient, not a failure: no attempt used
+        until = now + timedelta(seconds=delivery.retry_after or outbox.HOLD_SECONDS)
+        outbox.hold(db, [row["id"] for row in rest], detail, until)
+        report.retrying += len(rest)
+        return True
     attempts = max(row["attempts"] for row in rest) + 1
     if delivery.status in ("failed", "gone") or attempts >= max_attempts:
         _bury(db, notifier, rest[0]["chat"], rest, delivery, report, attempts)

@@ -31,9 +31,10 @@ KIND_NAMES = {"new": "New", "cheaper": "Cheaper", "back": "Back"}
 @dataclass(frozen=True)
 class Delivery:
     """How one send went. ``retry``: try again later (after ``retry_after`` seconds if set);
-    ``failed``: this message will never go through; ``gone``: the recipient is gone for good."""
+    ``failed``: this message will never go through; ``gone``: the recipient is gone for good;
+    ``held``: not sent and not tried: wait (``retry_after`` seconds, or until released)."""
 
-    status: Literal["sent", "retry", "failed", "gone"]
+    status: Literal["sent", "retry", "failed", "gone", "held"]
     detail: str = ""
     retry_after: float | None = None
     #: When a send that went out as several messages stopped part-way: how many of the

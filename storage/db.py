@@ -151,6 +151,28 @@ def _subscriber_version(db: sqlite_utils.Database) -> None:
             )
 
 
+def _subscriber_service(db: sqlite_utils.Database) -> None:
+    # which chat service a subscriber talks through (every earlier one came by Telegram),
+    # when they last wrote (Messenger's 24-hour window is counted from it), and the
+    # marketing-messages opt-in token a Messenger user may have given, with its expiry
+    db.execute("ALTER TABLE subscribers ADD COLUMN service TEXT NOT NULL DEFAULT 'telegram'")
+    db.execute("ALTER TABLE subscribers ADD COLUMN last_interaction TEXT")
+    db.execute("ALTER TABLE subscribers ADD COLUMN notification_token TEXT")
+    db.execute("ALTER TABLE subscribers ADD COLUMN token_expires TEXT")
+
+
+def _chat_inbox(db: sqlite_utils.Database) -> None:
+    # Chat events taken in: written before they are acknowledged or acted on, unique per
+    # (target, key) so a redelivered event is handled once; ``done`` set in the transaction
+    # that applies the command.
+    db.execute(
+        "CREATE TABLE chat_inbox (id INTEGER PRIMARY KEY, service TEXT NOT NULL,"
+        " target TEXT NOT NULL, key TEXT NOT NULL, sender TEXT NOT NULL, body TEXT NOT NULL,"
+        " received TEXT NOT NULL, done TEXT, UNIQUE (target, key))"
+    )
+    db.execute("CREATE INDEX chat_inbox_pending ON chat_inbox (done, id)")
+
+
 #: Schema changes in order. Append only.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _initial,
@@ -158,6 +180,8 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _subscribers,
     _source_health,
     _subscriber_version,
+    _subscriber_service,
+    _chat_inbox,
 ]
 
 
