@@ -143,6 +143,8 @@ class MessengerChat:
         self.admins = set(options.admin_psids)
         self.wake = wake  # runs a delivery pass (held alerts released)
         self._arrived = asyncio.Event()
+        self._waking: asyncio.Task[None] | None = None
+        self._wake_again = False
 
     @property
     def name(self) -> str:
@@ -214,6 +216,8 @@ class MessengerChat:
                 for task in waiting:
                     task.cancel()
         await self.handle_pending()
+        if self._waking is not None:
+            await self._waking
 
     async def handle_pending(self) -> int:
         done = 0
@@ -234,10 +238,28 @@ class MessengerChat:
             log.exception("messenger %s: event from %s failed", self.name, psid)
             inbox.take(self.db, self.name, row["key"])
             reply = FAILED
-        if outbox.release(self.db, self.name, psid, datetime.now(UTC)) and self.wake:
-            await self.wake()  # the held alerts go out now, as one digest
+        if outbox.release(self.db, self.name, psid, datetime.now(UTC)):
+            self._deliver_soon()  # the held alerts go out now, as one digest
         if reply:
             await self.reply(psid, reply)
+
+    def _deliver_soon(self) -> None:
+        """Run a delivery pass without holding up the inbox; one more if rows were released
+        while a pass was running (it may have read the outbox before)."""
+        if self.wake is None:
+            return
+        self._wake_again = True
+        if self._waking is None or self._waking.done():
+            self._waking = asyncio.ensure_future(self._deliver())
+
+    async def _deliver(self) -> None:
+        assert self.wake is not None
+        while self._wake_again:
+            self._wake_again = False
+            try:
+                await self.wake()
+            except Exception:
+                log.exception("messenger %s: delivering released alerts failed", self.name)
 
     def apply(self, key: str, psid: str, event: dict[str, Any], when: datetime) -> str | None:
         """Act on one event in the transaction that marks it done; the reply (or None)."""

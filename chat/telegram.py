@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import sqlite_utils
@@ -52,6 +53,8 @@ SERVICE = "telegram"
 #: Tries of one reply, and the longest flood-control pause honoured between them.
 REPLY_TRIES = 3
 MAX_RETRY_WAIT = 60.0
+#: Updates between two clean-ups of the inbox.
+PRUNE_EVERY = 500
 ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 
 
@@ -78,7 +81,8 @@ class TelegramChat:
         names = sorted({*COMMANDS, *ADMIN_COMMANDS})
         self.app.add_handler(CommandHandler(names, self.on_command))
         self.app.add_handler(MessageHandler(filters.COMMAND, self.on_command))
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # per chat: lock, users
+        self._taken = 0
         self._replies: set[asyncio.Task[None]] = set()
 
     @property
@@ -177,6 +181,10 @@ class TelegramChat:
     def _take(self, key: str, chat: str, act: Any) -> str | None:
         """Record the update and act on it in one transaction; None when it was taken before
         (a replay after a crash) or needs no reply."""
+        self._taken += 1
+        if self._taken % PRUNE_EVERY == 1:
+            # update ids restart at random after a week without updates: forget them sooner
+            inbox.prune(self.db, timedelta(days=2))
         with transaction(self.db):
             if not inbox.put(self.db, SERVICE, self.name, key, chat, {}):
                 return None
@@ -203,25 +211,37 @@ class TelegramChat:
     async def reply(self, chat: str, text: str) -> None:
         """Send ``text`` within the notifier's limits, in order per chat, retrying flood
         control; a chat that blocked the bot is marked so."""
-        async with self._locks.setdefault(chat, asyncio.Lock()):
-            for attempt in range(1, REPLY_TRIES + 1):
-                await pace(self.notifier, chat)
-                try:
-                    await self.app.bot.send_message(chat_id=chat, text=text)
-                    return
-                except RetryAfter as exc:
-                    if attempt == REPLY_TRIES:
-                        break
-                    await asyncio.sleep(min(MAX_RETRY_WAIT, retry_seconds(exc)))
-                except Forbidden:
-                    subscribers.set_status(self.db, self.name, chat, subscribers.BLOCKED)
-                    return
-                except TelegramError as exc:
-                    log.warning("telegram bot %s: reply to %s failed: %s",
-                                self.name, chat, self.notifier.mask(str(exc)))  # fmt: skip
-                    return
-            log.warning("telegram bot %s: reply to %s given up after flood control",
-                        self.name, chat)  # fmt: skip
+        lock, users = self._locks.get(chat, (asyncio.Lock(), 0))
+        self._locks[chat] = (lock, users + 1)
+        try:
+            async with lock:
+                await self._send_reply(chat, text)
+        finally:
+            lock, users = self._locks[chat]
+            if users == 1:
+                del self._locks[chat]
+            else:
+                self._locks[chat] = (lock, users - 1)
+
+    async def _send_reply(self, chat: str, text: str) -> None:
+        for attempt in range(1, REPLY_TRIES + 1):
+            await pace(self.notifier, chat)
+            try:
+                await self.app.bot.send_message(chat_id=chat, text=text)
+                return
+            except RetryAfter as exc:
+                if attempt == REPLY_TRIES:
+                    break
+                await asyncio.sleep(min(MAX_RETRY_WAIT, retry_seconds(exc)))
+            except Forbidden:
+                subscribers.set_status(self.db, self.name, chat, subscribers.BLOCKED)
+                return
+            except TelegramError as exc:
+                log.warning("telegram bot %s: reply to %s failed: %s",
+                            self.name, chat, self.notifier.mask(str(exc)))  # fmt: skip
+                return
+        log.warning("telegram bot %s: reply to %s given up after flood control",
+                    self.name, chat)  # fmt: skip
 
 
 async def pace(notifier: Notifier, chat: str) -> None:

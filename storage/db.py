@@ -159,6 +159,12 @@ def _subscriber_service(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE subscribers ADD COLUMN last_interaction TEXT")
     db.execute("ALTER TABLE subscribers ADD COLUMN notification_token TEXT")
     db.execute("ALTER TABLE subscribers ADD COLUMN token_expires TEXT")
+    # a person writing moves last_interaction only: that must not rebuild the watch index
+    db.execute("DROP TRIGGER IF EXISTS subscribers_update_bumps_version")
+    db.execute(
+        "CREATE TRIGGER subscribers_update_bumps_version AFTER UPDATE OF target, chat, status,"
+        " paused ON subscribers BEGIN UPDATE subscriber_version SET version = version + 1; END"
+    )
 
 
 def _chat_inbox(db: sqlite_utils.Database) -> None:

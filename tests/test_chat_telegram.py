@@ -18,6 +18,7 @@ from fake_telegram import TOKEN, FakeTelegram
 from awardwatch.bot import Bot
 from awardwatch.config import Config
 from awardwatch.crawl import CrawlResult
+from chat.run import ChatServices
 from chat.server import ChatServer
 from chat.telegram import TelegramChat, telegram_chats
 from notifiers.telegram import TelegramNotifier
@@ -158,6 +159,26 @@ def test_a_reply_to_a_chat_that_blocked_the_bot_marks_it(fake: FakeTelegram, db:
     fake.block("66")
     converse(fake, db, (66, "/list"))
     assert subscribers.get(db, "telegram", "66")["status"] == subscribers.BLOCKED
+
+
+def test_the_daemons_chat_services_answer_until_stopped_and_confirm(
+    fake: FakeTelegram, db: Any
+) -> None:
+    bot = Bot(config(fake), db=db)
+
+    async def daemon() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(ChatServices(bot.config, bot).run(stop))
+        last = fake.user_says(42, "/start")
+        await until(lambda: bool(fake.sent("42")))
+        stop.set()
+        await asyncio.wait_for(task, timeout=20)
+        assert fake.confirmed == last + 1
+        await bot.close()
+
+    asyncio.run(daemon())
+    assert fake.sent("42")[0]["text"].startswith("Subscribed.")
+    assert subscribers.get(db, "telegram", "42")["status"] == subscribers.ACTIVE
 
 
 def test_polling_survives_telegram_errors(fake: FakeTelegram, db: Any) -> None:
