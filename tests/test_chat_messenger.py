@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import ROOT
 from fake_graph import PAGE_TOKEN, FakeGraph, Person
 
 from awardwatch.bot import Bot
@@ -326,3 +331,56 @@ def test_a_person_gone_from_messenger_is_marked(graph: FakeGraph, db: Any) -> No
             assert subscribers.get(db, "page", ADA)["status"] == subscribers.BLOCKED
 
     asyncio.run(go())
+
+
+def test_the_daemon_serves_the_webhook_and_answers(
+    graph: FakeGraph, tmp_path: Any, sites: Any, config_for: Any
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    extra = f"""
+[chat]
+listen_port = {port}
+
+[[notifiers]]
+name = "page"
+type = "messenger"
+page_token_env = "AW_PAGE_TOKEN"
+base_url = "{graph.base_url}"
+subscribers = true
+app_secret_env = "AW_APP_SECRET"
+verify_token_env = "AW_VERIFY"
+"""
+    path = config_for(only=["skydeals"], extra=extra)
+    daemon = subprocess.Popen(
+        [sys.executable, str(ROOT / "scheduler.py"), "--config", str(path), "daemon"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/messenger"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                check = httpx.get(url, params={"hub.mode": "subscribe", "hub.challenge": "42",
+                                               "hub.verify_token": VERIFY})  # fmt: skip
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and daemon.poll() is None, "no webhook server"
+                time.sleep(0.3)
+        assert (check.status_code, check.text) == (200, "42")
+        graph.people[ADA] = Person(last_interaction=datetime.now(UTC))
+        body = says(ADA, "start")
+        posted = httpx.post(url, content=body,
+                            headers={"X-Hub-Signature-256": signature(APP_SECRET, body)})  # fmt: skip
+        assert posted.status_code == 200
+        while not any(who == ADA for who, _ in graph.delivered):
+            assert time.monotonic() < deadline + 30, "no reply"
+            time.sleep(0.2)
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=60)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    assert daemon.returncode == 0, err
+    assert "daemon stopped" in err
