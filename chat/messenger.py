@@ -31,7 +31,10 @@ import sqlite_utils
 from awardwatch.config import ChatSettings, Config, secret
 from chat import inbox
 from chat.commands import (
+    ADMIN_COMMANDS,
+    COMMANDS,
     FAILED,
+    HELP,
     MAX_PLACE,
     TOO_FAST,
     WATCH_EXAMPLE,
@@ -56,6 +59,7 @@ SERVICE = "messenger"
 PAYLOADS = {"GET_STARTED": "start", "WATCH": "watch", "LIST": "list", "PAUSE": "pause",
             "RESUME": "resume", "STOP": "stop", "HELP": "help"}  # fmt: skip
 MENU = [("Watch", "WATCH"), ("My watches", "LIST"), ("Pause", "PAUSE"), ("Stop", "STOP")]
+GREETING = "Hello! I send award fare alerts. Write start to subscribe, then a watch.\n\n"
 WATCH_HINT = f"Tell me what to watch, for example:\n{WATCH_EXAMPLE}"
 #: Tries of one reply when Graph asks to slow down, and the longest pause between them.
 REPLY_TRIES = 3
@@ -282,6 +286,8 @@ class MessengerChat:
             sender = Sender(self.store, psid, admin=psid in self.admins)
             if name == "watch" and not args:
                 return WATCH_HINT
+            if name not in (*COMMANDS, *ADMIN_COMMANDS, "more"):
+                return GREETING + HELP  # "hi", or a question: say what the Page can do
             if name == "more":
                 name, args = "watch", self._like(args)
             reply = run_command(sender, name, args)

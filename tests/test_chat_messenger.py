@@ -185,6 +185,8 @@ def test_a_person_subscribes_watches_and_gets_alerts_held_while_away(
 ) -> None:
     async def go() -> None:
         async with page(graph, db) as p:
+            [hello] = await p.person_writes(ADA, says(ADA, "hi! what is this?"))
+            assert hello.startswith("Hello! I send award fare alerts. Write start to subscribe")
             [welcome] = await p.person_writes(ADA, postback(ADA, "Get started", "GET_STARTED"))
             assert welcome.startswith("Subscribed.")
             [added] = await p.person_writes(
