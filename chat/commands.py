@@ -329,10 +329,9 @@ def run_command(sender: Sender, name: str, args: str) -> str:
 
 def respond(sender: Sender, text: str, *, slash: bool = True, bot: str | None = None) -> str | None:
     """The reply to one message (None: say nothing, e.g. to chatter in a group)."""
-    if len(text) > MAX_COMMAND:
-        return None if slash and not text.startswith("/") else (
-            f"That is too long for a command (at most {MAX_COMMAND} characters).")  # fmt: skip
-    found = command_of(text, slash=slash, bot=bot)
+    found = command_of(text[: MAX_COMMAND + 1], slash=slash, bot=bot)
     if found is None:
         return None
+    if len(text) > MAX_COMMAND:
+        return f"That is too long for a command (at most {MAX_COMMAND} characters)."
     return run_command(sender, *found)

@@ -175,7 +175,7 @@ class MessengerChat:
         try:
             data = json.loads(request.body)
             events = [e for entry in data.get("entry", []) for e in entry.get("messaging", [])]
-        except (ValueError, AttributeError, TypeError):
+        except (ValueError, AttributeError, TypeError, RecursionError):
             log.warning("messenger %s: unreadable webhook post", self.name)
             return WebAnswer(400, "bad body")
         taken = self.take_in(events)

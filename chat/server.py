@@ -21,6 +21,9 @@ from awardwatch.config import ChatSettings
 
 log = logging.getLogger("awardwatch.chat.server")
 
+#: Connections served at once; more are answered 503 (Meta retries).
+CONCURRENCY = 100
+
 
 @dataclass(frozen=True)
 class WebRequest:
@@ -72,7 +75,10 @@ class ChatServer:
         return f"http://{self.settings.listen_host}:{self.port}"
 
     async def start(self) -> None:
-        config = uvicorn.Config(self, log_level="warning", access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            self, log_level="warning", access_log=False, lifespan="off",
+            limit_concurrency=CONCURRENCY, timeout_keep_alive=5,
+        )  # fmt: skip
         self._server = _Server(config)
         sock = socket.socket(socket.AF_INET6 if ":" in self.settings.listen_host
                              else socket.AF_INET)  # fmt: skip

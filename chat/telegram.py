@@ -141,7 +141,7 @@ class TelegramChat:
             return WebAnswer(403, "forbidden")
         try:
             update = Update.de_json(json.loads(request.body), self.app.bot)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             log.warning("telegram bot %s: unreadable webhook post: %s", self.name, exc)
             return WebAnswer(400, "bad update")
         await self.app.update_queue.put(update)

@@ -43,6 +43,7 @@ RATE_LIMITED = {4, 17, 32, 613}
 TRANSIENT = {1, 2, 1200}
 OUTSIDE_WINDOW = 2018278
 NO_SUCH_USER = 2018001
+WINDOW_CLOSED = "outside the messaging window"
 
 
 class Recipient(BaseModel):
@@ -171,7 +172,7 @@ class MessengerNotifier(Notifier):
         if person is None:
             return Delivery("failed", f"{chat} is not among this notifier's recipients")
         found = subscribers.get(self.db, self.name, chat) if self.db is not None else None
-        if found is not None and chat not in self.people and found["status"] != "active":
+        if found is not None and chat not in self.people and found["status"] != subscribers.ACTIVE:
             return Delivery("gone", f"subscriber {chat} has {found['status']} the Page")
         now = datetime.now(UTC)
         if self.in_window(person, now):
@@ -192,8 +193,17 @@ class MessengerNotifier(Notifier):
                 "messaging window and no marketing-messages opt-in; Messenger allows no "
                 "promotional message then (message tags may not carry promotional content)",
             )
-        if delivery.status == "gone" and found is not None:
+        if found is None or chat in self.people:
+            return delivery
+        if delivery.status == "gone":
             subscribers.set_status(self.db, self.name, chat, subscribers.BLOCKED)
+        elif delivery.status == "failed" and not self.in_window(person, now):
+            # the opt-in token no longer works (Meta retired the path for most regions)
+            subscribers.set_token(self.db, self.name, chat, None, None)
+            return Delivery("held", f"marketing message refused ({delivery.detail}): held "
+                            "until the person writes to the Page")  # fmt: skip
+        elif delivery.detail.startswith(WINDOW_CLOSED):
+            return Delivery("held", f"{delivery.detail}: held until the person writes")
         return delivery
 
     def _post_each(self, events: Sequence[Item]) -> Any:
@@ -308,7 +318,7 @@ def _classify(code: int, subcode: int, detail: str, response: httpx.Response) ->
     if code in RATE_LIMITED:
         return Delivery("retry", detail, retry_after(response) or 60.0)
     if code == 10 and subcode == OUTSIDE_WINDOW:
-        return Delivery("failed", f"outside the messaging window: {detail}")
+        return Delivery("failed", f"{WINDOW_CLOSED}: {detail}")
     if code == 551 or (code == 100 and subcode == NO_SUCH_USER):
         return Delivery("gone", f"this person is not available: {detail}")
     if code == 190:

@@ -322,6 +322,28 @@ def test_an_opted_in_person_away_gets_one_digest_by_token(graph: FakeGraph, db: 
     asyncio.run(go())
 
 
+def test_a_refused_token_or_a_closed_window_holds_the_alerts(graph: FakeGraph, db: Any) -> None:
+    async def go() -> None:
+        async with page(graph, db) as p:
+            await p.person_writes(ADA, says(ADA, "start"))
+            await p.person_writes(ADA, says(ADA, "watch all"))
+            p.away(ADA, 30)
+            subscribers.set_token(db, "page", ADA, "a-token-meta-no-longer-takes", None)
+            assert (await p.crawl(offer(title="First"))).dead == 0
+            assert subscribers.get(db, "page", ADA)["notification_token"] is None
+            # the window closed on Meta's side sooner than we knew: held, not dead
+            db.execute(
+                "UPDATE subscribers SET last_interaction = ?", [datetime.now(UTC).isoformat()]
+            )
+            graph.people[ADA].last_interaction = datetime.now(UTC) - timedelta(hours=30)
+            assert (await p.crawl(offer(title="Second", destination="CDG"))).dead == 0
+            texts = await p.person_writes(ADA, says(ADA, "list"), replies=2)
+            [digest] = [t for t in texts if "while you were away" in t]
+            assert digest.index("Second") < digest.index("First")
+
+    asyncio.run(go())
+
+
 def test_a_person_gone_from_messenger_is_marked(graph: FakeGraph, db: Any) -> None:
     async def go() -> None:
         async with page(graph, db) as p:
