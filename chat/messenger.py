@@ -61,6 +61,8 @@ PAYLOADS = {"GET_STARTED": "start", "WATCH": "watch", "LIST": "list", "PAUSE": "
 MENU = [("Watch", "WATCH"), ("My watches", "LIST"), ("Pause", "PAUSE"), ("Stop", "STOP")]
 GREETING = "Hello! I send award fare alerts. Write start to subscribe, then a watch.\n\n"
 WATCH_HINT = f"Tell me what to watch, for example:\n{WATCH_EXAMPLE}"
+#: Held alerts older than this are dropped when the person comes back, not sent.
+HELD_AT_MOST = timedelta(days=7)
 #: Tries of one reply when Graph asks to slow down, and the longest pause between them.
 REPLY_TRIES = 3
 MAX_RETRY_WAIT = 30.0
@@ -242,7 +244,7 @@ class MessengerChat:
             log.exception("messenger %s: event from %s failed", self.name, psid)
             inbox.take(self.db, self.name, row["key"])
             reply = FAILED
-        if outbox.release(self.db, self.name, psid, datetime.now(UTC)):
+        if outbox.release(self.db, self.name, psid, datetime.now(UTC), HELD_AT_MOST):
             self._deliver_soon()  # the held alerts go out now, as one digest
         if reply:
             await self.reply(psid, reply)

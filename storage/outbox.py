@@ -123,8 +123,17 @@ def hold(db: sqlite_utils.Database, ids: list[int], reason: str, until: datetime
     _update(db, "last_error = ?, next_attempt = ?", [f"held: {reason}", until.isoformat()], ids)
 
 
-def release(db: sqlite_utils.Database, target: str, chat: str, now: datetime) -> int:
-    """Make ``chat``'s held deliveries due now (the recipient can be reached again)."""
+def release(
+    db: sqlite_utils.Database, target: str, chat: str, now: datetime, max_age: timedelta
+) -> int:
+    """Make ``chat``'s held deliveries due now (the recipient can be reached again); those
+    queued more than ``max_age`` ago are stale offers by now and are dropped."""
+    db.execute(
+        "UPDATE outbox SET status = ?, last_error = 'stale: held longer than the offers last'"
+        " WHERE target = ? AND chat = ? AND status = ? AND last_error LIKE 'held: %'"
+        " AND created < ?",
+        [DEAD, target, chat, PENDING, (now - max_age).isoformat()],
+    )
     return db.execute(
         "UPDATE outbox SET next_attempt = ? WHERE target = ? AND chat = ? AND status = ?"
         " AND last_error LIKE 'held: %'",

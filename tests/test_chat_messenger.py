@@ -23,6 +23,7 @@ import httpx
 import pytest
 from conftest import ROOT
 from fake_graph import PAGE_TOKEN, FakeGraph, Person
+from receiver import queue_events
 
 from awardwatch.bot import Bot
 from awardwatch.config import Config
@@ -31,7 +32,7 @@ from chat import inbox
 from chat.messenger import MessengerChat, messenger_chats, signature
 from chat.server import ChatServer
 from offers.model import Offer, make_offer
-from storage import subscribers
+from storage import outbox, subscribers
 
 APP_SECRET = "app-secret-0123456789abcdef"
 VERIFY = "verify-me-please"
@@ -408,3 +409,15 @@ verify_token_env = "AW_VERIFY"
             daemon.kill()
     assert daemon.returncode == 0, err
     assert "daemon stopped" in err
+
+
+def test_alerts_held_longer_than_a_week_are_dropped_when_the_person_returns(db: Any) -> None:
+    queue_events(db, 2, {"page": [ADA]})
+    now = datetime.now(UTC)
+    ids = [row["id"] for row in db.query("SELECT id FROM outbox ORDER BY id")]
+    outbox.hold(db, ids, "outside the window", now + timedelta(days=7))
+    db.execute("UPDATE outbox SET created = ? WHERE id = ?",
+               [(now - timedelta(days=8)).isoformat(), ids[0]])  # fmt: skip
+    assert outbox.release(db, "page", ADA, now, timedelta(days=7)) == 1
+    assert [r["status"] for r in db.query("SELECT status FROM outbox ORDER BY id")] == [
+        "dead", "pending"]  # fmt: skip
