@@ -272,6 +272,20 @@ class Rule(Strict):
         return value
 
 
+class ChatSettings(Strict):
+    """The chat services people subscribe through: the Telegram bot and the Messenger Page."""
+
+    max_subscribers: int = Field(default=10_000, ge=1, description="active, over every service")
+    commands_per_minute: int = Field(default=20, ge=1, description="per user")
+    listen_host: str = Field(default="127.0.0.1", description="the webhook server's address")
+    listen_port: int = Field(default=8780, ge=0, le=65535)
+    max_body_bytes: int = Field(default=262_144, ge=1024, description="largest webhook post")
+    telegram_webhook_url: str | None = Field(
+        default=None, pattern=r"^https://", description="public base URL: Telegram posts here"
+    )
+    telegram_secret_env: str | None = Field(default=None, description="env var: webhook secret")
+
+
 class NotifierConfig(BaseModel):
     """One alert target. ``type`` picks the plugin; other keys are the plugin's own."""
 
@@ -290,6 +304,7 @@ class Config(Strict):
     spreadsheet: SpreadsheetSettings = Field(default_factory=SpreadsheetSettings)
     sheets: SheetsSettings | None = None
     scale_out: ScaleOutSettings | None = None
+    chat: ChatSettings = Field(default_factory=ChatSettings)
     rules: list[Rule] = Field(default_factory=list)
     notifiers: list[NotifierConfig] = Field(default_factory=list)
     sources: list[SourceConfig] = Field(default_factory=list)

@@ -194,6 +194,11 @@ class _Chat:
         if delivery.status == "gone":
             _bury(self.db, notifier, self.chat, rest + behind, delivery, report)
             return
+        if delivery.status == "held":  # waits for the recipient, not a failure: no attempt used
+            until = now + timedelta(seconds=delivery.retry_after or outbox.HOLD_SECONDS)
+            outbox.hold(self.db, [row["id"] for row in rest], detail, until)
+            report.retrying += len(rest) + len(behind)
+            return
         attempts = max(row["attempts"] for row in rest) + 1
         if delivery.status == "failed" or (not delivery.rate_limited
                                            and attempts >= self.max_attempts):  # fmt: skip

@@ -34,10 +34,11 @@ class Delivery:
     """How one send went. ``retry``: try again later (after ``retry_after`` seconds if set);
     ``failed``: this message will never go through; ``gone``: the recipient is gone for good;
     ``rejected``: the service refused the bot itself (a wrong token or address), so nothing
-    goes through until the configuration is fixed. ``rate_limited``: the service asked to slow
+    goes through until the configuration is fixed; ``held``: not sent and not tried: wait
+    (``retry_after`` seconds, or until released). ``rate_limited``: the service asked to slow
     down (HTTP 429): not a failure of the message, only a wait."""
 
-    status: Literal["sent", "retry", "failed", "gone", "rejected"]
+    status: Literal["sent", "retry", "failed", "gone", "rejected", "held"]
     detail: str = ""
     retry_after: float | None = None
     #: When a send that went out as several messages stopped part-way: how many of the

@@ -191,11 +191,41 @@ def _offer_sightings(db: sqlite_utils.Database) -> None:
         "INSERT INTO sightings (offer_key, source, miles, url, first_seen, last_seen, gone_since)"
         " SELECT key, source, miles, url, first_seen, last_seen, gone_since FROM offers"
     )
+
+
 def _outbox_claims(db: sqlite_utils.Database) -> None:
     # a drain claims a chat's rows (owner and lease expiry) before sending them, so two
     # drains never send one row twice
     db.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT")
     db.execute("ALTER TABLE outbox ADD COLUMN claimed_until TEXT")
+
+
+def _subscriber_service(db: sqlite_utils.Database) -> None:
+    # which chat service a subscriber talks through (every earlier one came by Telegram),
+    # when they last wrote (Messenger's 24-hour window is counted from it), and the
+    # marketing-messages opt-in token a Messenger user may have given, with its expiry
+    db.execute("ALTER TABLE subscribers ADD COLUMN service TEXT NOT NULL DEFAULT 'telegram'")
+    db.execute("ALTER TABLE subscribers ADD COLUMN last_interaction TEXT")
+    db.execute("ALTER TABLE subscribers ADD COLUMN notification_token TEXT")
+    db.execute("ALTER TABLE subscribers ADD COLUMN token_expires TEXT")
+    # a person writing moves last_interaction only: that must not rebuild the watch index
+    db.execute("DROP TRIGGER IF EXISTS subscribers_update_bumps_version")
+    db.execute(
+        "CREATE TRIGGER subscribers_update_bumps_version AFTER UPDATE OF target, chat, status,"
+        " paused ON subscribers BEGIN UPDATE subscriber_version SET version = version + 1; END"
+    )
+
+
+def _chat_inbox(db: sqlite_utils.Database) -> None:
+    # Chat events taken in: written before they are acknowledged or acted on, unique per
+    # (target, key) so a redelivered event is handled once; ``done`` set in the transaction
+    # that applies the command.
+    db.execute(
+        "CREATE TABLE chat_inbox (id INTEGER PRIMARY KEY, service TEXT NOT NULL,"
+        " target TEXT NOT NULL, key TEXT NOT NULL, sender TEXT NOT NULL, body TEXT NOT NULL,"
+        " received TEXT NOT NULL, done TEXT, UNIQUE (target, key))"
+    )
+    db.execute("CREATE INDEX chat_inbox_pending ON chat_inbox (done, id)")
 
 
 #: Schema changes in order. Append only.
@@ -207,6 +237,8 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _subscriber_version,
     _offer_sightings,
     _outbox_claims,
+    _subscriber_service,
+    _chat_inbox,
 ]
 
 

@@ -183,3 +183,37 @@ def backoff(attempts: int, base: float = 30.0, cap: float = 3600.0) -> timedelta
 def counts(db: sqlite_utils.Database) -> dict[str, int]:
     return {row["status"]: row["n"] for row in db.query(
         "SELECT status, count(*) AS n FROM outbox GROUP BY status")}  # fmt: skip
+
+
+#: How long a held delivery waits when nothing releases it sooner.
+HOLD_SECONDS = 7 * 24 * 3600.0
+
+
+def hold(db: sqlite_utils.Database, ids: list[int], reason: str, until: datetime) -> None:
+    """Hold deliveries until ``until`` without counting an attempt (``reason`` says why)."""
+    _update(db, "last_error = ?, next_attempt = ?", [f"held: {reason}", until.isoformat()], ids)
+
+
+def release(
+    db: sqlite_utils.Database, target: str, chat: str, now: datetime, max_age: timedelta
+) -> int:
+    """Make ``chat``'s held deliveries due now (the recipient can be reached again); those
+    queued more than ``max_age`` ago are stale offers by now and are dropped."""
+    db.execute(
+        "UPDATE outbox SET status = ?, last_error = 'stale: held longer than the offers last'"
+        " WHERE target = ? AND chat = ? AND status = ? AND last_error LIKE 'held: %'"
+        " AND created < ?",
+        [DEAD, target, chat, PENDING, (now - max_age).isoformat()],
+    )
+    return db.execute(
+        "UPDATE outbox SET next_attempt = ? WHERE target = ? AND chat = ? AND status = ?"
+        " AND last_error LIKE 'held: %'",
+        [now.isoformat(), target, chat, PENDING],
+    ).rowcount
+
+
+def held(db: sqlite_utils.Database, target: str, chat: str) -> int:
+    """How many of ``chat``'s pending deliveries were held."""
+    return int(db.execute(
+        "SELECT count(*) FROM outbox WHERE target = ? AND chat = ? AND status = ?"
+        " AND last_error LIKE 'held: %'", [target, chat, PENDING]).fetchone()[0])  # fmt: skip
