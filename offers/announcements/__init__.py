@@ -84,7 +84,7 @@ def read(
     about_awards = bool(vocab.sale.search(whole) or vocab.award.search(whole))
     found = with_post_trip(_figures(whole, vocab, about_awards), whole, vocab)
     off = discount(whole, vocab)
-    reason = decide(title, body, vocab, bool(found), off)
+    reason = decide(title, body, vocab, bool(found), off, link)
     lowest = min(found, key=lambda f: (f.miles, f.trip is None, f.start)) if found else None
     cue = vocab.sale.search(whole)
     program = program_of(

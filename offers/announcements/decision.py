@@ -3,27 +3,48 @@
 A post is one when it says so (a sale cue of its language: "award sale", "Promo Rewards",
 "特典航空券 割引", "promoção de resgate") or states a miles price, and it is none of the
 lookalikes points blogs publish every day: upgrades, earning and transfer bonuses, status
-matches, reminders of past promotions, bought miles, credit cards, cash fares, guides.
+matches, reminders of past promotions, bought miles, credit cards, cash fares, guides, terms.
 """
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlparse
+
 from offers.announcements.vocabulary import Vocabulary
 
-#: What a negative found in the title says, in the order they are checked.
+#: What a negative in the title says; a title about one of these is about that, sale words or not.
 _TITLE_NEGATIVES = {
+    "terms": "terms and conditions",
     "reminder": "a past or expiring promotion",
     "upgrade": "an upgrade offer",
     "transfer_bonus": "a transfer bonus",
     "status_match": "a status match",
-    "earn": "an earning bonus",
     "buy_miles": "buy miles bonus",
-    "credit_card": "credit card offer",
+    "earn": "an earning bonus",
 }
+#: What a post that is no sale is, when its words say it, in the order they are checked.
+_LOOKALIKES = (
+    ("buy_miles", "buy miles bonus"),
+    ("transfer_bonus", "a transfer bonus"),
+    ("earn", "an earning bonus"),
+    ("credit_card", "credit card offer"),
+    ("cash_fare", "cash fare sale"),
+    ("upgrade", "an upgrade offer"),
+)
+#: Link paths of help and guide pages, which never announce a sale.
+_GUIDE_PATH = re.compile(r"(?i)/(?:guides?|faqs?|help|ayuda|hilfe|aide|tutorial)(?:/|\.|$)")
+#: The opening of a post: a page that begins by saying the offer ended is a reminder.
+_HEAD = 160
 
 
 def decide(
-    title: str, body: str, vocab: Vocabulary, miles_priced: bool, discount: float | None
+    title: str,
+    body: str,
+    vocab: Vocabulary,
+    miles_priced: bool,
+    discount: float | None,
+    link: str | None = None,
 ) -> str:
     """Empty when the post announces an award sale, else why it does not."""
     whole = f"{title}\n{body}"
@@ -31,29 +52,30 @@ def decide(
     title_cue = bool(vocab.sale.search(title))
     strong = title_cue or bool(vocab.sale.search(whole))
     for kind, reason in _TITLE_NEGATIVES.items():
-        if negative[kind].search(title) and not (title_cue and kind not in ("reminder",)):
-            if kind == "credit_card" and strong:
-                continue
+        if negative[kind].search(title):
             return reason
+    if negative["reminder"].search(body[:_HEAD]):
+        return _TITLE_NEGATIVES["reminder"]
+    if _GUIDE_PATH.search(urlparse(link or "").path):
+        return "general guide"
+    if negative["credit_card"].search(title) and not title_cue:
+        return "credit card offer"
+    if negative["guide"].search(title) and not title_cue:
+        return "general guide"
     if strong:
         return ""
-    if miles_priced and not (
-        negative["buy_miles"].search(body) or negative["credit_card"].search(body)
-    ):
-        if negative["guide"].search(title) and not vocab.time_limited.search(whole):
-            return "general guide"
+    if any(negative[k].search(body) for k in ("buy_miles", "earn", "transfer_bonus")):
+        return _lookalike(body, vocab)
+    if miles_priced and not negative["credit_card"].search(body):
         return ""
-    blockers = ("buy_miles", "cash_fare", "upgrade", "earn", "transfer_bonus")
-    if (
-        discount
-        and vocab.award.search(whole)
-        and not any(negative[k].search(whole) for k in blockers)
-    ):
+    if discount and vocab.award.search(whole) and not negative["cash_fare"].search(whole):
         return ""
-    for kind, reason in (("buy_miles", "buy miles bonus"), ("credit_card", "credit card offer"),
-                         ("cash_fare", "cash fare sale")):  # fmt: skip
-        if negative[kind].search(whole):
+    return _lookalike(whole, vocab)
+
+
+def _lookalike(words: str, vocab: Vocabulary) -> str:
+    negative = vocab.negatives
+    for kind, reason in _LOOKALIKES:
+        if negative[kind].search(words):
             return reason
-    if negative["guide"].search(title):
-        return "general guide"
     return "no miles price or award discount"

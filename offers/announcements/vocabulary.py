@@ -22,7 +22,7 @@ FOLDER = Path(__file__).with_name("languages")
 _EDGE = r"A-Za-z\u00c0-\u024f"
 CABINS = ("economy", "premium_economy", "business", "first")
 NEGATIVES = ("reminder", "upgrade", "earn", "transfer_bonus", "status_match", "buy_miles",
-             "credit_card", "cash_fare", "guide")  # fmt: skip
+             "credit_card", "cash_fare", "guide", "terms")  # fmt: skip
 
 
 class UnknownLanguage(ValueError):
