@@ -87,12 +87,12 @@ def read(
     reason = decide(title, body, vocab, bool(found), off, link)
     lowest = min(found, key=lambda f: (f.miles, f.trip is None, f.start)) if found else None
     cue = vocab.sale.search(whole)
-    program = program_of(
-        title, whole, link, lowest.unit if lowest else "", cue.start() if cue else None
-    )
+    named = find_programs(whole)
+    unit = lowest.unit if lowest else ""
+    program = program_of(named, len(title), whole, link, unit, cue.start() if cue else None)
     if reason:
         return Announcement(False, reason=reason, language=language, program=program)
-    mentions = places(whole, vocab, _named_spans(whole))
+    mentions = places(whole, vocab, _named_spans(whole, named))
     travel_start, travel_end, book_by = windows(whole, post_day, vocab)
     post_cabins = cabins(whole, vocab)
     sales = tuple(_sales(whole, found, mentions, post_cabins, vocab))
@@ -114,10 +114,10 @@ def read(
     )
 
 
-def _named_spans(words: str) -> list[tuple[int, int]]:
+def _named_spans(words: str, named: list[tuple[int, str]]) -> list[tuple[int, int]]:
     """Where programs and airlines are named: their words are not places."""
     spans = []
-    for start, _ in find_programs(words):
+    for start, _ in named:
         match = re.match(r"[\w&+.-]+(?:\s+[A-Z][\w&+.-]*){0,3}", words[start : start + 60])
         spans.append((start, start + (match.end() if match else 1)))
     spans += [

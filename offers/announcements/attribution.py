@@ -14,12 +14,17 @@ _AVIOS = ("iberia", "aerlingus", "qatar", "finnair", "vueling")
 
 
 def program_of(
-    title: str, whole: str, link: str | None, unit: str, cue_at: int | None
+    mentions: list[tuple[int, str]],
+    title_end: int,
+    whole: str,
+    link: str | None,
+    unit: str,
+    cue_at: int | None,
 ) -> str | None:
     """The program on sale: named in the unit of the lowest price ("17,500 SkyMiles"), else
     named just before the sale cue ("Flying Blue Promo Rewards"), else the one the title names
-    most often in the post, else the one the post names most, else the link's airline."""
-    mentions = find_programs(whole)
+    most often in the post, else the one the post names most, else the link's airline.
+    ``mentions`` are the programs named in ``whole``, which starts with the title."""
     named = [p for _, p in mentions]
     chosen = _first([p for _, p in find_programs(unit)])
     if chosen is None and cue_at is not None:
@@ -27,7 +32,7 @@ def program_of(
         near = [p for at, p in mentions if sentence_start <= at <= cue_at + 40]
         chosen = near[-1] if near else None
     if chosen is None:
-        in_title = [p for _, p in find_programs(title)]
+        in_title = [p for at, p in mentions if at < title_end]
         counts = Counter(named)
         if in_title:
             chosen = max(dict.fromkeys(in_title), key=lambda p: counts[p])

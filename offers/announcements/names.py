@@ -57,9 +57,9 @@ def airport_names() -> dict[str, str]:
     cities |= {city.split()[0] for city in cities}
     counts: dict[str, list[str]] = {}
     for code, airport in airports.items():
-        key = _AIRPORT_WORDS.sub(" ", airport["name"])
-        key = re.sub(rf"(?i)\b{re.escape(airport['city'])}\b", " ", key) if airport["city"] else key
-        key = " ".join(key.replace("-", " ").split()).lower()
+        city = set(airport["city"].lower().replace("-", " ").split())
+        words = _AIRPORT_WORDS.sub(" ", airport["name"]).lower().replace("-", " ").split()
+        key = " ".join(w for w in words if w not in city)
         if len(key) >= 5:
             counts.setdefault(key, []).append(code)
     # a city's own name ("Frankfurt" in "Frankfurt Hahn") is not an airport's

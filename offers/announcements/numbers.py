@@ -1,18 +1,22 @@
 """Miles figures in the ways posts write them: ``12,500``, ``12.500``, ``12 500``, ``12.5K``,
 ``12,5 mil`` (Portuguese and Spanish thousands), ``25.000 mil`` (Indonesian miles), and East
-Asian myriads ``1万5000``, ``1.5万``, ``一万五千``, ``1만 5천``. The decimal mark of a short
-figure ("12,5") is the one of the post's locale, from babel."""
+Asian myriads ``1万5000``, ``1.5万``, ``一万五千``, ``1만 5천``. A mark followed by three digits
+groups thousands, one followed by one or two digits is a decimal mark ("12,5 mil", "12.5K"): a
+miles price is a whole number, so no figure is both. The group separators a figure may use are
+the usual ones plus those of the post's locales, from babel ("12’500" in Swiss German)."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 _DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5,
            "六": 6, "七": 7, "八": 8, "九": 9}  # fmt: skip
 _SMALL_UNITS = {"十": 10, "百": 100, "千": 1000, "천": 1000, "백": 100}
 _MYRIADS = {"万": 10_000, "萬": 10_000, "만": 10_000, "億": 100_000_000, "억": 100_000_000}
-_GROUPED = re.compile(r"\d{1,3}(?:[,. ']\d{3})+")
+#: Group separators every locale's posts use; babel adds each locale's own.
+SEPARATORS = ",. '’"
 _CJK_DIGIT = "〇零一二三四五六七八九两兩"
 #: A figure written with myriads: "1万5000", "1.5万", "一万五千", "1만 5천".
 EAST_ASIAN = (
@@ -26,27 +30,28 @@ class NotAFigure(ValueError):
 
 
 @lru_cache(maxsize=16)
-def decimal_mark(locale: str) -> str:
-    from babel.numbers import get_decimal_symbol
+def separators(locales: tuple[str, ...]) -> str:
+    """The group separators figures of these locales use, as a character class body."""
+    from babel.numbers import get_group_symbol
 
-    try:
-        return str(get_decimal_symbol(locale))
-    except (ValueError, LookupError):
-        return "."
+    found = set(SEPARATORS)
+    for locale in locales:
+        try:
+            found.add(str(get_group_symbol(locale)))
+        except (ValueError, LookupError):
+            continue
+    normal = {unicodedata.normalize("NFKC", s).replace("\u00a0", " ") for s in found}
+    return "".join(re.escape(s) for s in sorted(normal) if len(s) == 1)
 
 
-def western(num: str, thousand: bool = False, locale: str = "en") -> int:
+def western(num: str, thousand: bool = False) -> int:
     """A figure in Western digits; ``thousand`` when a "k"/"mil"/"ribu" follows it. A figure
     already grouped in thousands is never multiplied again ("25.000 mil" is 25,000)."""
-    num = num.strip().replace(" ", " ")
-    if _GROUPED.fullmatch(num):
+    num = num.strip()
+    if re.fullmatch(r"\d{1,3}(?:\D\d{3})+", num):
         return int(re.sub(r"\D", "", num))
     if re.fullmatch(r"\d+[.,]\d{1,2}", num):
-        mark = num[-2] if num[-2] in ".," else num[-3]
-        if mark == decimal_mark(locale) or thousand or mark == ".":
-            value = float(num.replace(",", "."))
-        else:
-            value = float(num.replace(",", ""))
+        value = float(num.replace(",", "."))
     elif re.fullmatch(r"\d+", num):
         value = float(num)
     else:

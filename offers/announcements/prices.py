@@ -6,12 +6,12 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from offers.announcements.numbers import EAST_ASIAN, NotAFigure, east_asian, western
+from offers.announcements.numbers import EAST_ASIAN, NotAFigure, east_asian, separators, western
 from offers.announcements.vocabulary import Vocabulary
 
 #: A program name may stand between a figure and its unit: "17,500 AAdvantage miles".
 _PROGRAM_WORD = r"(?:[A-Z][\w&+-]{0,30}\s+){0,2}"
-_WESTERN = r"\d{1,3}(?:[,. ']\d{3})+|\d{1,7}(?:[.,]\d{1,2})?"
+_WESTERN = r"\d{{1,3}}(?:[{groups}]\d{{3}})+|\d{{1,7}}(?:[.,]\d{{1,2}})?"
 MILES_RANGE = (500, 1_000_000)
 
 
@@ -29,19 +29,20 @@ class Figure:
 @lru_cache(maxsize=32)
 def _figure_pattern(vocab: Vocabulary) -> re.Pattern[str]:
     thousand = vocab.thousand
+    western_figure = _WESTERN.format(groups=separators(vocab.locales))
     return re.compile(
-        rf"(?<![\d,.])(?:(?P<east>{EAST_ASIAN})|(?P<num>{_WESTERN})(?:\s?(?P<k>{thousand}))?)(?![\d])"
+        rf"(?<![\d,.])(?:(?P<east>{EAST_ASIAN})|(?P<num>{western_figure})(?:\s?(?P<k>{thousand}))?)(?![\d])"
         rf"(?:\s*(?P<unit>{_PROGRAM_WORD}(?:{vocab.units}))"
         r"|(?P<award>-(?:mile|point|avios)\s+award))?",
         re.IGNORECASE,
     )
 
 
-def value(match: re.Match[str], locale: str) -> int | None:
+def value(match: re.Match[str]) -> int | None:
     try:
         if match.group("east"):
             return east_asian(match.group("east"))
-        return western(match.group("num"), bool(match.group("k")), locale)
+        return western(match.group("num"), bool(match.group("k")))
     except NotAFigure:
         return None
 
@@ -50,7 +51,6 @@ def figures(words: str, vocab: Vocabulary, award_context: bool) -> list[Figure]:
     """The miles prices in ``words``: a figure with a miles unit, an ``N-mile award``, or, in a
     post about awards, a bare thousands figure priced with "for" or a trip type."""
     found: list[Figure] = []
-    locale = vocab.locales[0]
     for match in _figure_pattern(vocab).finditer(words):
         before, after = words[max(0, match.start() - 40) : match.start()], words[match.end() :]
         if re.search(r"[$€£¥₩]\s?$|[\d/.-]$", before) or re.match(
@@ -68,7 +68,7 @@ def figures(words: str, vocab: Vocabulary, award_context: bool) -> list[Figure]:
             continue
         if vocab.not_price_before.search(before) or vocab.not_price_after.match(after[:60]):
             continue
-        miles = value(match, locale)
+        miles = value(match)
         if miles is None or not MILES_RANGE[0] <= miles <= MILES_RANGE[1]:
             continue
         if not unit and re.fullmatch(r"(?:19|20)\d{2}", number.strip()):

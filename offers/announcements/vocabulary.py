@@ -48,7 +48,7 @@ def words(text_or_list: list[str]) -> str:
     list matches nothing."""
     if not text_or_list:
         return r"(?!x)x"
-    return "|".join(rf"(?<![{_EDGE}])(?:{w})(?![{_EDGE}])" for w in text_or_list)
+    return rf"(?<![{_EDGE}])(?:{'|'.join(text_or_list)})(?![{_EDGE}])"
 
 
 def pattern(fragments: list[str]) -> re.Pattern[str]:
