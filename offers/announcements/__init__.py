@@ -31,6 +31,8 @@ from offers.programs import airline_of, find_programs
 #: A post is read up to this many characters: the terms of a sale are stated at its top, and
 #: the bound keeps a hostile post from costing more than a normal one.
 MAX_CHARS = 100_000
+#: Programs are named near the top of a post: the rest is not searched for their names.
+PROGRAM_CHARS = 20_000
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def read(
     reason = decide(title, body, vocab, bool(found), off, link)
     lowest = min(found, key=lambda f: (f.miles, f.trip is None, f.start)) if found else None
     cue = vocab.sale.search(whole)
-    named = find_programs(whole)
+    named = find_programs(whole[:PROGRAM_CHARS])
     unit = lowest.unit if lowest else ""
     program = program_of(named, len(title), whole, link, unit, cue.start() if cue else None)
     if reason:
@@ -120,13 +122,9 @@ def _named_spans(words: str, named: list[tuple[int, str]]) -> list[tuple[int, in
     for start, _ in named:
         match = re.match(r"[\w&+.-]+(?:\s+[A-Z][\w&+.-]*){0,3}", words[start : start + 60])
         spans.append((start, start + (match.end() if match else 1)))
-    spans += [
-        m.span()
-        for m in re.finditer(
-            r"\b[Aa]ir\s+[A-Z]\w{0,20}|\b[A-Z]\w{0,20}\s+[Aa]ir(?:ways|lines)?\b", words
-        )
-    ]
-    return spans
+    airline = r"\b[Aa]ir\s+[A-Z]\w{0,20}|\b[A-Z]\w{0,20}\s+[Aa]ir(?:ways|lines)?\b"
+    spans += [m.span() for m in re.finditer(airline, words[:PROGRAM_CHARS])]
+    return sorted(spans)
 
 
 def _sales(
@@ -142,10 +140,12 @@ def _sales(
     stops = [m.start() for m in re.finditer(r"[.;!?。！](?:\s|$)|\n|[。；]", words)]
     best: dict[tuple[str | None, str | None, str | None], Sale] = {}
     groups: list[tuple[Figure | None, list[PlaceMention]]] = []
+    starts = [m.start for m in mentions]
     if found:
         for index, price in enumerate(found):
             previous = found[index - 1] if index else None
-            groups.append((price, _route_of(words, stops, price, previous, mentions)))
+            route = _route_of(words, stops, price, previous, mentions, starts)
+            groups.append((price, route))
     else:
         for sentence in _by_sentence(mentions, stops):
             groups.append((None, sentence))
@@ -218,15 +218,16 @@ def _route_of(
     figure: Figure,
     previous: Figure | None,
     mentions: list[PlaceMention],
+    starts: list[int],
 ) -> list[PlaceMention]:
     at = bisect.bisect(stops, figure.start)
     sentence_start = stops[at - 1] + 1 if at else 0
     sentence_end = stops[at] if at < len(stops) else len(words)
     floor = max(sentence_start, previous.end if previous else 0)
-    starts = [m.start for m in mentions]
     before = mentions[bisect.bisect_left(starts, floor) : bisect.bisect_left(starts, figure.start)]
     if before:
         return before
+    sentence_end = min(sentence_end, figure.end + 300)
     stop = re.search(r"\d{1,3}(?:,\d{3})+", words[figure.end : sentence_end])
     ceiling = figure.end + stop.start() if stop else sentence_end
     return mentions[bisect.bisect_left(starts, figure.end) : bisect.bisect_left(starts, ceiling)]

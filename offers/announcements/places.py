@@ -25,6 +25,8 @@ _PHRASE = re.compile(
 _SHORT_OK = {"US", "UK"}
 #: At most this many routes from one list of origins and one of destinations.
 MAX_ROUTES = 24
+#: Places are read up to this many per post: a sale names its routes, not a gazetteer.
+MAX_PLACES = 300
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ def _latin(
     unknown: list[PlaceMention] = []
     blocked = sorted(skip)
     for match in _PHRASE.finditer(words):
+        if len(found) >= MAX_PLACES:
+            break
         if _inside(match.start(), blocked):
             continue
         parts = match.group(0).split()
@@ -104,8 +108,10 @@ def _scripted(words: str, vocab: Vocabulary) -> list[PlaceMention]:
     pattern = script_names(vocab.locales)
     if pattern is None:
         return []
-    found = []
+    found: list[PlaceMention] = []
     for match in pattern.finditer(words):
+        if len(found) >= MAX_PLACES:
+            break
         known = canonical(match.group(0), vocab.locales)
         if known:
             found.append(PlaceMention(known, match.start(), match.end(), False))
@@ -113,7 +119,9 @@ def _scripted(words: str, vocab: Vocabulary) -> list[PlaceMention]:
 
 
 def _inside(position: int, spans: list[tuple[int, int]]) -> bool:
-    return any(s <= position < e for s, e in spans)
+    """True when ``position`` lies in one of ``spans`` (sorted by start)."""
+    index = bisect.bisect_right(spans, (position, float("inf"))) - 1
+    return any(s <= position < e for s, e in spans[max(0, index - 3) : index + 1])
 
 
 def _merge_airports(found: list[PlaceMention], words: str) -> list[PlaceMention]:

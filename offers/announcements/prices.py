@@ -13,6 +13,10 @@ from offers.announcements.vocabulary import Vocabulary
 _PROGRAM_WORD = r"(?:[A-Z][\w&+-]{0,30}\s+){0,2}"
 _WESTERN = r"\d{{1,3}}(?:[{groups}]\d{{3}})+|\d{{1,7}}(?:[.,]\d{{1,2}})?"
 MILES_RANGE = (500, 1_000_000)
+#: A post states its prices in its first figures; a table of thousands adds none.
+MAX_FIGURES = 200
+#: And its numbers are read up to this many: a post of bare numbers costs no more than this.
+MAX_CANDIDATES = 2000
 
 
 @dataclass(frozen=True)
@@ -51,20 +55,26 @@ def figures(words: str, vocab: Vocabulary, award_context: bool) -> list[Figure]:
     """The miles prices in ``words``: a figure with a miles unit, an ``N-mile award``, or, in a
     post about awards, a bare thousands figure priced with "for" or a trip type."""
     found: list[Figure] = []
-    for match in _figure_pattern(vocab).finditer(words):
-        before, after = words[max(0, match.start() - 40) : match.start()], words[match.end() :]
+    for seen, match in enumerate(_figure_pattern(vocab).finditer(words)):
+        if seen >= MAX_CANDIDATES:
+            break
+        unit = match.group("unit") or match.group("award") or ""
+        number = match.group("east") or match.group("num")
+        grouped = bool(
+            match.group("east") or match.group("k") or re.search(r"\d[,. '’]\d{3}", number)
+        )
+        if not unit and not (award_context and grouped):
+            continue
+        before, after = (
+            words[max(0, match.start() - 40) : match.start()],
+            words[match.end() : match.end() + 100],
+        )
         if re.search(r"[$€£¥₩]\s?$|[\d/.-]$", before) or re.match(
             r"\s?(?:%|[$€£]|-\d|円|원|元)", after
         ):
             continue
         trip = _trip_after(after[:80], vocab) or _trip_before(before, vocab)
-        unit = match.group("unit") or match.group("award") or ""
-        number = match.group("east") or match.group("num")
-        grouped = bool(
-            match.group("east") or match.group("k") or re.search(r"\d[,. ']\d{3}", number)
-        )
-        bare = not unit and award_context and grouped
-        if not (unit or (bare and (trip or vocab.price_lead.search(before)))):
+        if not (unit or trip or vocab.price_lead.search(before)):
             continue
         if vocab.not_price_before.search(before) or vocab.not_price_after.match(after[:60]):
             continue
@@ -74,6 +84,8 @@ def figures(words: str, vocab: Vocabulary, award_context: bool) -> list[Figure]:
         if not unit and re.fullmatch(r"(?:19|20)\d{2}", number.strip()):
             continue
         found.append(Figure(miles, match.start(), match.end(), trip, unit))
+        if len(found) >= MAX_FIGURES:
+            break
     return found
 
 

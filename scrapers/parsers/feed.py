@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import feedparser
-from bs4 import BeautifulSoup
 from pydantic import BaseModel, ConfigDict
 
 from offers.announcements import Announcement, Sale, read
+from offers.announcements.html import plain_text
 from offers.places import try_resolve
 from scrapers.parsers import MalformedResponse, ParseContext, Parsed, Rejected
 
@@ -40,19 +40,6 @@ class Feed:
             raise MalformedResponse(f"not an RSS or Atom feed: {self.problem or 'no entries'}")
         self.title: str = plain_text(parsed.feed.get("title", "")) or "a feed"
         self.entries: list[Any] = list(parsed.entries)
-
-
-_BLOCKS = ["p", "li", "br", "div", "tr", "blockquote", "dd", "dt", "h1", "h2", "h3", "h4", "h5"]
-
-
-def plain_text(html: str) -> str:
-    """The text of an HTML fragment, one line per paragraph or list item: a list of routes
-    keeps each route with its own price."""
-    soup = BeautifulSoup(html or "", "html.parser")
-    for block in soup.find_all(_BLOCKS):
-        block.append("\n")
-    lines = (" ".join(line.split()) for line in soup.get_text().splitlines())
-    return "\n".join(line for line in lines if line)
 
 
 def published(entry: Any) -> datetime | None:
