@@ -27,6 +27,7 @@ _EAST_ASIAN = (
     r"(?:(?P<y>\d{4})\s*[年년]\s*)?(?P<m>\d{1,2})\s*[月월]\s*(?:(?P<d>\d{1,2})\s*[日일号號]?)?"
 )
 _NUMERIC = r"\d{1,2}[./]\d{1,2}[./](?:19|20)\d{2}|(?:19|20)\d{2}[/.-]\d{1,2}[/.-]\d{1,2}"
+_EDGE = r"A-Za-z0-9\u00c0-\u024f"
 #: How far back a date without a year may lie before the post and still be this year's.
 _GRACE = timedelta(days=45)
 
@@ -56,7 +57,9 @@ def calendar_words(language: str) -> tuple[dict[str, int], dict[str, int]]:
 
 
 @lru_cache(maxsize=16)
-def _patterns(language: str, joiner: str, lead: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+def _patterns(
+    language: str, joiner: str, lead: str
+) -> tuple[re.Pattern[str], tuple[re.Pattern[str], ...]]:
     months, weekdays = calendar_words(language)
     names = sorted(months, key=len, reverse=True)
     safe = "|".join(re.escape(n) for n in names if n not in _AMBIGUOUS)
@@ -73,12 +76,18 @@ def _patterns(language: str, joiner: str, lead: str) -> tuple[re.Pattern[str], r
         rf"|{month}(?:\s+(?:de\s+|of\s+)?{year})?"
         rf"|(?i:{weekday})|(?i:tomorrow|tonight|today))"
     )
-    single = re.compile(rf"(?<![\w-])(?P<d>{one})(?![\w])")
-    pair = re.compile(
-        rf"(?<![\w-])(?i:(?:{lead})\s+(?:the\s+|le\s+|el\s+|o\s+|dia\s+)?)?(?P<a>{one})"
-        rf"\s*(?i:{joiner})\s*(?:le\s+|el\s+|o\s+|dia\s+)?(?P<b>{one})(?![\w])"
+    # word edges are Latin letters and digits: "は2016年9月1日から" holds a date
+    # a day alone, one end of a range whose other end names the month: "May 5 – 19, 2031",
+    # "5–19 May 2031", "12月12日から18日まで"
+    bare = rf"\d{{1,2}}(?:st|nd|rd|th|er|\.)?(?:\s*[日일])?(?!\d)(?:,?\s*{year})?"
+    single = re.compile(rf"(?<![{_EDGE}-])(?P<d>{one})(?![{_EDGE}])")
+    head = rf"(?<![{_EDGE}-])(?i:(?:{lead})\s+(?:the\s+|le\s+|el\s+|o\s+|dia\s+)?)?"
+    middle = rf"\s*(?i:{joiner})\s*(?:le\s+|el\s+|o\s+|dia\s+)?"
+    pairs = tuple(
+        re.compile(rf"{head}(?P<a>{a}){middle}(?P<b>{b})(?![{_EDGE}])")
+        for a, b in ((one, one), (one, bare), (bare, one))
     )
-    return single, pair
+    return single, pairs
 
 
 @dataclass(frozen=True)
@@ -93,12 +102,16 @@ class Stated:
 
 
 def stated_dates(words: str, vocab: Vocabulary) -> list[Stated]:
-    single, pair = _patterns(vocab.language, vocab.range_joiner, vocab.range_lead)
+    single, pairs = _patterns(vocab.language, vocab.range_joiner, vocab.range_lead)
     found: list[Stated] = []
     taken: list[tuple[int, int]] = []
-    for match in pair.finditer(words):
-        found.append(Stated(match.group("a"), match.group("b"), match.start(), "", True))
-        taken.append(match.span())
+    for pair in pairs:
+        for match in pair.finditer(words):
+            if any(s < match.end() and match.start() < e for s, e in taken):
+                continue
+            found.append(Stated(match.group("a"), match.group("b"), match.start(), "", True))
+            taken.append(match.span())
+    taken.sort()
     taken_index = 0
     for match in single.finditer(words):
         while taken_index < len(taken) and taken[taken_index][1] <= match.start():
@@ -132,8 +145,16 @@ def windows(
         if kind == "book" and book_by is None:
             book_by = end
         elif kind == "travel" and travel_end is None:
+            if start is None and _whole_month(item, vocab):
+                start = read_day(item.end, vocab.language, published, last=False)
             travel_start, travel_end = start, end
     return travel_start, travel_end, book_by
+
+
+def _whole_month(item: Stated, vocab: Vocabulary) -> bool:
+    """A month named alone, not as the end of "through March": the whole month."""
+    parts = _parts(item.end.lower().strip(), vocab.language)
+    return parts is not None and parts[2] is None and not vocab.until.search(item.lead)
 
 
 def _date_kind(item: Stated, words: str, vocab: Vocabulary) -> str | None:
@@ -153,6 +174,10 @@ def _date_kind(item: Stated, words: str, vocab: Vocabulary) -> str | None:
 def _resolve_range(
     item: Stated, published: date | None, language: str
 ) -> tuple[date | None, date | None]:
+    end_text = item.end
+    if item.start and not _has_month(end_text, language):
+        end_text = _with_month_of(item.start, end_text, language)
+    item = replace(item, end=end_text)
     end = read_day(item.end, language, published, last=True)
     if item.start is None:
         return None, end
@@ -167,6 +192,15 @@ def _resolve_range(
     if start and end and start > end:
         start = start.replace(year=start.year - 1)
     return start, end
+
+
+def _with_month_of(start: str, end: str, language: str) -> str:
+    """``end``, a day alone, with the month (and year) of ``start``."""
+    east = re.search(r"(?:\d{4}\s*[年년]\s*)?\d{1,2}\s*[月월]", start)
+    if east:
+        return f"{east.group(0)}{end}"
+    month = _month_of(start, language)
+    return f"{end} {month}" if month else end
 
 
 def _year(written: str) -> int | None:
