@@ -107,8 +107,8 @@ def read(
         trip=lowest.trip if lowest else None,
         cabin="/".join(post_cabins) or None,
         discount_pct=off,
-        origins=tuple(dict.fromkeys(o for s in sales for o in s.origins)),
-        destinations=tuple(dict.fromkeys(d for s in sales for d in s.destinations)),
+        origins=tuple(dict.fromkeys(m.name for m in mentions if m.origin)),
+        destinations=tuple(dict.fromkeys(m.name for m in mentions if not m.origin)),
         travel_start=travel_start,
         travel_end=travel_end,
         book_by=book_by,
@@ -197,7 +197,9 @@ def _covers(wider: Sale, sale: Sale) -> bool:
     if not sale.destinations:
         return bool(wider.destinations or wider.origins)
     if not sale.origins and wider.origins:
-        return _overlap(sale.destinations[0], wider.destinations)
+        # an origin-less twin of a full route, without a price of its own
+        same_price = sale.miles is None or sale.miles == wider.miles
+        return same_price and _overlap(sale.destinations[0], wider.destinations)
     return False
 
 

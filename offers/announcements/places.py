@@ -40,7 +40,8 @@ class PlaceMention:
 def places(words: str, vocab: Vocabulary, skip: list[tuple[int, int]]) -> list[PlaceMention]:
     """Places named in ``words`` in reading order, each an origin or a destination."""
     known, unknown = _latin(words, vocab, skip)
-    found = _merge_airports(sorted(known + _scripted(words, vocab), key=lambda p: p.start), words)
+    known += _scripted(words, vocab) + _region_words(words, vocab)
+    found = _merge_airports(sorted(known, key=lambda p: p.start), words)
     found = sorted(found + _route_ends(found, unknown, words, vocab), key=lambda p: p.start)
     return _roles(found, words, vocab)
 
@@ -118,6 +119,17 @@ def _scripted(words: str, vocab: Vocabulary) -> list[PlaceMention]:
     return found
 
 
+def _region_words(words: str, vocab: Vocabulary) -> list[PlaceMention]:
+    """Destinations written as common words ("domestic"), kept as written."""
+    found: list[PlaceMention] = []
+    for match in vocab.region_words.finditer(words):
+        if len(found) >= MAX_PLACES:
+            break
+        name = match.group(0)
+        found.append(PlaceMention(name[:1].upper() + name[1:], match.start(), match.end(), False))
+    return found
+
+
 def _inside(position: int, spans: list[tuple[int, int]]) -> bool:
     """True when ``position`` lies in one of ``spans`` (sorted by start)."""
     index = bisect.bisect_right(spans, (position, float("inf"))) - 1
@@ -153,11 +165,15 @@ def _roles(found: list[PlaceMention], words: str, vocab: Vocabulary) -> list[Pla
     """Each place's role: an origin after "from" or before "to"; a destination otherwise. A place
     listed after another ("Boston, Chicago and New York") shares its role."""
     roles: list[bool | None] = []
+    pairs: set[int] = set()  # the second place of "between X and Y"
     for index, mention in enumerate(found):
         before = words[max(0, mention.start - 25) : mention.start]
         after = words[mention.end : mention.end + 12]
         role: bool | None = None
-        if vocab.origin_lead.search(before) or vocab.origin_after.match(after):
+        if vocab.between_lead.search(before):
+            role = True
+            pairs.add(index + 1)
+        elif vocab.origin_lead.search(before) or vocab.origin_after.match(after):
             role = True
         elif vocab.destination_after.match(after):
             role = False
@@ -167,7 +183,9 @@ def _roles(found: list[PlaceMention], words: str, vocab: Vocabulary) -> list[Pla
             role = False
         roles.append(role)
     for index in range(1, len(found)):  # a list shares the role of its first named member
-        if roles[index] is None and _listed(words, found[index - 1], found[index], vocab):
+        if index in pairs and roles[index] is None:
+            roles[index] = False
+        elif roles[index] is None and _listed(words, found[index - 1], found[index], vocab):
             roles[index] = roles[index - 1]
     for index in range(len(found) - 2, -1, -1):  # "Boston, Chicago and New York to Madrid"
         if roles[index] is None and _listed(words, found[index], found[index + 1], vocab):

@@ -84,6 +84,8 @@ class Vocabulary:
     range_joiner: str
     range_lead: str
     origin_lead: re.Pattern[str]
+    between_lead: re.Pattern[str]
+    region_words: re.Pattern[str]
     route_joiner: str
     list_joiner: re.Pattern[str]
     origin_after: re.Pattern[str]
@@ -152,6 +154,8 @@ def vocabulary(code: str) -> Vocabulary:
         range_joiner=words(get("dates", "range_joiners")),
         range_lead=words(get("dates", "range_leads")),
         origin_lead=re.compile(rf"(?:{words(get('places', 'from'))})\s*$", re.IGNORECASE),
+        between_lead=re.compile(rf"(?:{words(get('places', 'between'))})\s*$", re.IGNORECASE),
+        region_words=pattern(get("places", "words")),
         route_joiner=words(get("places", "to")),
         list_joiner=re.compile(rf"^\s*(?:,|{words(get('places', 'list'))})\s*$", re.IGNORECASE),
         origin_after=re.compile(rf"^\s*(?:{words(get('places', 'origin_after'))})", re.I),
