@@ -120,7 +120,10 @@ def _named_spans(words: str, named: list[tuple[int, str]]) -> list[tuple[int, in
     """Where programs and airlines are named: their words are not places."""
     spans = []
     for start, _ in named:
-        match = re.match(r"[\w&+.-]+(?:\s+[A-Z][\w&+.-]*){0,3}", words[start : start + 60])
+        # the name and the capitalised words that continue it on its line ("Flying Blue Promo")
+        match = re.match(
+            r"[\w&+.-]*\w(?:[ \t]+(?:&[ \t]+)?[A-Z][\w&+-]*){0,2}", words[start : start + 60]
+        )
         spans.append((start, start + (match.end() if match else 1)))
     airline = r"\b[Aa]ir\s+[A-Z]\w{0,20}|\b[A-Z]\w{0,20}\s+[Aa]ir(?:ways|lines)?\b"
     spans += [m.span() for m in re.finditer(airline, words[:PROGRAM_CHARS])]
