@@ -40,6 +40,7 @@ def test_rss_award_sales_become_valid_offers() -> None:
         ("american", "Chicago", "Paris", 30000),
         ("american", "Miami", "Lima", 17500),
         ("british", None, "Caribbean", None),
+        ("british", None, "Mexico", None),
     ]
     first = built[0]
     assert (first.trip, first.cabin, str(first.book_by)) == ("one-way", "economy", "2026-03-06")
@@ -80,8 +81,11 @@ def test_atom_posts_in_french_and_german() -> None:
 
 def test_malformed_feed_yields_what_it_can_and_records_the_problem() -> None:
     offers, rejected = run("truncated.rss")
+    # the cut-off post still names its sale and places in its title
     assert [(o["program"], o["destination"], o["miles"], o["trip"]) for o in offers] == [
-        ("delta", "Cancun", 12500, "round-trip")
+        ("delta", "Cancun", 12500, "round-trip"),
+        ("iberia", "Buenos Aires", None, None),
+        ("iberia", "Lima", None, None),
     ]
     assert str(offers[0]["travel_end"]) == "2026-05-31"
     assert rejected[0].startswith("malformed feed: ")

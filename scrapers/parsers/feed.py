@@ -21,10 +21,10 @@ from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
-from bs4 import BeautifulSoup
 from pydantic import BaseModel, ConfigDict
 
 from offers.announcements import Announcement, Sale, read
+from offers.announcements.html import plain_text
 from offers.places import try_resolve
 from scrapers.parsers import MalformedResponse, ParseContext, Parsed, Rejected
 
@@ -142,19 +142,6 @@ def check_entities(body: bytes) -> None:
 
 
 # -- what a post says ------------------------------------------------------------------------
-
-_BLOCKS = ["p", "li", "br", "div", "tr", "blockquote", "dd", "dt", "h1", "h2", "h3", "h4", "h5"]
-
-
-def plain_text(html: str) -> str:
-    """The text of an HTML fragment, one line per paragraph or list item: a list of routes
-    keeps each route with its own price."""
-    soup = BeautifulSoup(html or "", "html.parser")
-    for block in soup.find_all(_BLOCKS):
-        block.append("\n")
-    lines = (" ".join(line.split()) for line in soup.get_text().splitlines())
-    return "\n".join(line for line in lines if line)
-
 
 def published(entry: Any) -> datetime | None:
     stamp = entry.get("published_parsed") or entry.get("updated_parsed")
