@@ -244,7 +244,7 @@ class MessengerChat:
             log.exception("messenger %s: event from %s failed", self.name, psid)
             inbox.take(self.db, self.name, row["key"])
             reply = FAILED
-        if outbox.release(self.db, self.name, psid, datetime.now(UTC), HELD_AT_MOST):
+        if outbox.release_held(self.db, self.name, psid, datetime.now(UTC), HELD_AT_MOST):
             self._deliver_soon()  # the held alerts go out now, as one digest
         if reply:
             await self.reply(psid, reply)
