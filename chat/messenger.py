@@ -215,7 +215,10 @@ class MessengerChat:
             await self.set_up_profile()
         while not stop.is_set():
             self._arrived.clear()
-            await self.handle_pending()
+            try:
+                await self.handle_pending()
+            except Exception:  # the database is busy or broken: log, wait, try again
+                log.exception("messenger %s: handling the inbox failed", self.name)
             with contextlib.suppress(asyncio.TimeoutError):
                 waiting = [asyncio.ensure_future(e.wait()) for e in (stop, self._arrived)]
                 await asyncio.wait(waiting, timeout=5.0, return_when=asyncio.FIRST_COMPLETED)

@@ -53,6 +53,8 @@ SERVICE = "telegram"
 #: Tries of one reply, and the longest flood-control pause honoured between them.
 REPLY_TRIES = 3
 MAX_RETRY_WAIT = 60.0
+#: Longest wait at stop for the updates fetched and the replies under way.
+STOP_WAIT = 30.0
 #: Updates between two clean-ups of the inbox.
 PRUNE_EVERY = 500
 ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
@@ -113,11 +115,11 @@ class TelegramChat:
         if self.app.updater is not None and self.app.updater.running:
             await self.app.updater.stop()
         with contextlib.suppress(asyncio.TimeoutError):  # fetched and confirmed: answer them
-            await asyncio.wait_for(self.app.update_queue.join(), self.notifier.options.timeout)
+            await asyncio.wait_for(self.app.update_queue.join(), STOP_WAIT)
         if self.app.running:
             await self.app.stop()
         if self._replies:
-            await asyncio.wait(self._replies, timeout=self.notifier.options.timeout * 2)
+            await asyncio.wait(self._replies, timeout=STOP_WAIT)
         await self.app.shutdown()
 
     def _polling_failed(self, error: TelegramError) -> None:
