@@ -26,7 +26,7 @@ def program_of(
     most often in the post, else the one the post names most, else the link's airline.
     ``mentions`` are the programs named in ``whole``, which starts with the title."""
     named = [p for _, p in mentions]
-    chosen = _first([p for _, p in find_programs(unit)])
+    chosen = _first([p for _, p in find_programs(unit)]) if unit.strip() else None
     if chosen is None and cue_at is not None:
         sentence_start = max(whole.rfind(".", 0, cue_at), whole.rfind("\n", 0, cue_at), 0)
         near = [p for at, p in mentions if sentence_start <= at <= cue_at + 40]

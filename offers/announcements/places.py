@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from itertools import product
 
-from offers.announcements.names import canonical, script_mentions
+from offers.announcements.names import canonical, place_of, script_mentions
 from offers.announcements.vocabulary import Vocabulary
 
 _WORD = r"[A-ZÀ-Þ][\wà-ÿ'’-]{0,24}"
@@ -159,9 +159,7 @@ def _is_airport(name: str) -> bool:
 
 
 def _airport_city(code: str, city: str) -> bool:
-    from offers.places import try_resolve
-
-    airport, place = try_resolve(code), try_resolve(city)
+    airport, place = place_of(code), place_of(city)
     return bool(airport and place and place.kind == "city" and airport.overlaps(place))
 
 
@@ -203,7 +201,7 @@ def _between(words: str, first: PlaceMention, second: PlaceMention) -> str:
 
 def _joined(words: str, first: PlaceMention, second: PlaceMention, vocab: Vocabulary) -> bool:
     between = _between(words, first, second)
-    return bool(re.fullmatch(rf"\s*(?:{vocab.route_joiner})\s*", between, re.IGNORECASE))
+    return bool(vocab.route_joined.fullmatch(between))
 
 
 def _listed(words: str, first: PlaceMention, second: PlaceMention, vocab: Vocabulary) -> bool:

@@ -88,6 +88,7 @@ class Vocabulary:
     between_lead: re.Pattern[str]
     region_words: re.Pattern[str]
     route_joiner: str
+    route_joined: re.Pattern[str]
     list_joiner: re.Pattern[str]
     origin_after: re.Pattern[str]
     destination_after: re.Pattern[str]
@@ -159,6 +160,7 @@ def vocabulary(code: str) -> Vocabulary:
         between_lead=re.compile(rf"(?:{words(get('places', 'between'))})\s*$", re.IGNORECASE),
         region_words=pattern(get("places", "words")),
         route_joiner=words(get("places", "to")),
+        route_joined=re.compile(rf"\s*(?:{words(get('places', 'to'))})\s*", re.IGNORECASE),
         list_joiner=re.compile(rf"^\s*(?:,|{words(get('places', 'list'))})\s*$", re.IGNORECASE),
         origin_after=re.compile(rf"^\s*(?:{words(get('places', 'origin_after'))})", re.I),
         destination_after=re.compile(
