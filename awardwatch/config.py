@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import tomllib
@@ -16,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from awardwatch.errors import ConfigError
 from offers.model import CABINS, PROGRAMS
 from offers.programs import program_id
+
+log = logging.getLogger(__name__)
 
 _INTERVAL = re.compile(r"^(?:every\s+)?(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -360,7 +363,24 @@ def load(path: Path | str = "config.toml", *, check_env: bool = True) -> Config:
             raise ConfigError("\n".join([f"{path}: invalid configuration", *problems]))
     config.bot.database = _relative(config.bot.database, path)
     config.spreadsheet.path = _relative(config.spreadsheet.path, path)
+    for warning in place_warnings(config):
+        log.warning("%s: %s", path, warning)
     return config
+
+
+def place_warnings(config: Config) -> list[str]:
+    """A line for each rule place that names a city others share, saying which one is taken,
+    which others it could be and how to choose."""
+    from offers.places import ambiguity
+
+    warnings = []
+    for rule in config.rules:
+        for key in ("origins", "destinations"):
+            for place in getattr(rule, key):
+                warning = ambiguity(place)
+                if warning:
+                    warnings.append(f"rules.{rule.name}.{key}: {warning}")
+    return warnings
 
 
 def _relative(target: Path, config_path: Path) -> Path:

@@ -10,13 +10,14 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from awardwatch.config import NotifierConfig
 from awardwatch.errors import ConfigError
-from offers.programs import display_name
+from offers.programs import airline_of, display_name
 from storage.offers import Event
 
 CABIN_NAMES = {
@@ -294,23 +295,20 @@ class Notifier:
 
 
 def describe(event: Event, *, escape: Any = lambda s: s, link: Any = None) -> str:
-    """One offer in a few lines of text."""
+    """One offer in a few lines of text: only what is known, never a placeholder; days in ISO
+    form, which no reader takes for another day."""
     offer = event.offer
     head = f"{KIND_NAMES.get(event.kind, event.kind)}: {display_name(offer.program)}"
-    route = f"{offer.origin or '?'} → {offer.destination or '?'}"
-    price = f"{offer.miles:,} miles" if offer.miles else f"{offer.discount_pct:g}% off"
-    if offer.trip == "round-trip" and offer.miles:
-        price += " round-trip"
-    if event.kind == "cheaper" and event.previous_miles:
-        price += f" (was {event.previous_miles:,})"
-    details = [CABIN_NAMES.get(offer.cabin or "", "")]
-    if offer.depart_date:
-        details.append(offer.depart_date.isoformat())
-    elif offer.travel_start or offer.travel_end:
-        details.append(f"{offer.travel_start or '…'} – {offer.travel_end or '…'}")
+    route = _route(offer.origin, offer.destination)
+    previous = event.previous_miles if event.kind == "cheaper" else None
+    details = [
+        offer.airline or airline_of(offer.program) or "",
+        CABIN_NAMES.get(offer.cabin or "", ""),
+        _when(offer.depart_date, offer.travel_start, offer.travel_end),
+    ]
     if offer.taxes is not None:
         details.append(f"+{offer.taxes:.2f} {offer.currency or ''}".strip())
-    lines = [escape(head), escape(f"{route} · {price}")]
+    lines = [escape(head), escape(" · ".join(p for p in (route, *_price(offer, previous)) if p))]
     line = " · ".join(d for d in details if d)
     if line:
         lines.append(escape(line))
@@ -320,9 +318,46 @@ def describe(event: Event, *, escape: Any = lambda s: s, link: Any = None) -> st
         lines.append(escape(f"Why: {offer.promo_reason}"))
     if offer.book_by:
         lines.append(escape(f"Book by {offer.book_by.isoformat()}"))
-    if offer.url and link:
+    if offer.url and link and re.match(r"(?i)https?://", offer.url):
         lines.append(link("Book", offer.url))
     return "\n".join(lines)
+
+
+def _route(origin: str | None, destination: str | None) -> str:
+    if origin and destination:
+        return f"{origin} → {destination}"
+    if destination:
+        return f"To {destination} from anywhere"
+    if origin:
+        return f"From {origin} to anywhere"
+    return ""
+
+
+def _price(offer: Any, previous: int | None) -> list[str]:
+    """``45,000 miles round-trip (was 50,000)`` and ``30% off``, each when known."""
+    discount = f"{offer.discount_pct:g}% off" if offer.discount_pct else ""
+    if not offer.miles:
+        return [discount]
+    miles = f"{offer.miles:,} miles"
+    if offer.trip == "round-trip":
+        miles += " round-trip"
+    if previous:
+        miles += f" (was {previous:,})"
+    return [miles, discount]
+
+
+def _when(depart: date | None, start: date | None, end: date | None) -> str:
+    """A day or a travel window: ``2031-03-03 – 2031-03-20``, ``until 2031-05-31``."""
+    one = depart or (start if start == end else None)
+    if one:
+        return one.isoformat()
+    if start and end:
+        return f"{start.isoformat()} – {end.isoformat()}"
+    if end:
+        return f"until {end.isoformat()}"
+    if start:
+        return f"from {start.isoformat()}"
+    return ""
 
 
 def split_messages(blocks: Sequence[str], limit: int, separator: str = "\n\n") -> list[str]:

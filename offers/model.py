@@ -77,6 +77,13 @@ class Offer(BaseModel):
         return self
 
     @property
+    def region(self) -> str | None:
+        """The continent (or the named region) of the destination, when the place is known."""
+        from offers.places import region_of
+
+        return region_of(self.destination)
+
+    @property
     def route(self) -> str:
         return f"{self.origin or '?'}-{self.destination or '?'}"
 
@@ -135,7 +142,10 @@ def _coerce(raw: dict[str, Any]) -> dict[str, Any]:
             if field in _CONVERTERS:
                 values[field] = _CONVERTERS[field](value)
             elif field in _DATE_FIELDS:
-                values[field] = text.parse_day(value, relative_to=relative_to)
+                # a month alone ("book by June 2031") runs to its last day for a deadline
+                values[field] = text.parse_day(
+                    value, relative_to=relative_to, last=field in ("book_by", "travel_end")
+                )
         travel = values.pop("travel", None)
         if isinstance(travel, str):
             field = "travel"

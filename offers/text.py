@@ -6,6 +6,7 @@ import re
 from datetime import date, datetime
 from functools import lru_cache
 
+from offers import dates
 from offers.announcements.cabins import cabin_named
 from offers.announcements.language import normalise
 from offers.announcements.numbers import EAST_ASIAN, NotAFigure, east_asian, western
@@ -56,62 +57,28 @@ def parse_cabin(text: str | None) -> str | None:
     raise ValueError(f"unknown cabin {text!r}")
 
 
-def parse_day(text: str | date | None, *, relative_to: datetime | None = None) -> date | None:
-    """A calendar day from ISO text or words (``Jan 5``, ``5 mars 2026``), or None."""
+def parse_day(
+    text: str | date | None, *, relative_to: datetime | None = None, last: bool = False
+) -> date | None:
+    """A calendar day from ISO text or words (``Jan 5``, ``5 mars 2026``), or None; read by
+    offers.dates on the day ``relative_to`` (today when not given)."""
     if text is None or text == "":
         return None
     if isinstance(text, datetime):
         return text.date()
     if isinstance(text, date):
         return text
-    stripped = text.strip()
-    try:
-        return date.fromisoformat(stripped[:10])
-    except ValueError:
-        pass
-    settings: dict[str, object] = {
-        "PREFER_DAY_OF_MONTH": "first",
-        "RETURN_AS_TIMEZONE_AWARE": False,
-    }
-    if relative_to is not None:
-        settings["RELATIVE_BASE"] = relative_to
-        settings["PREFER_DATES_FROM"] = "future"
-    # dateparser loads its language data on import: only when a date is read
-    import dateparser
-    from dateparser.search import search_dates
-
-    parsed = dateparser.parse(stripped, settings=settings)  # type: ignore[arg-type]
-    if parsed is None:
-        # "Book by December 31, 2030": find the date within the words
-        found = search_dates(stripped, settings=settings)  # type: ignore[arg-type]
-        if not found:
-            raise ValueError(f"unparseable date {text!r}")
-        parsed = found[0][1]
-    return parsed.date()
-
-
-_RANGE_SPLIT = re.compile(r"\s*(?:–|—|-|\bto\b|\buntil\b|\bthrough\b|\bthru\b|\bau\b|\bbis\b)\s*")
+    return dates.read_day(text, seen=relative_to, last=last)
 
 
 def parse_day_range(
     text: str | None, *, relative_to: datetime | None = None
 ) -> tuple[date | None, date | None]:
-    """A travel window from ``Jan 5 – Mar 15, 2026`` or a single day, as (start, end)."""
+    """A travel window (``Jan 5 – Mar 15, 2026``, ``March 3 – 20, 2031``, a single day) as
+    (start, end), read by offers.dates on the day ``relative_to`` (today when not given)."""
     if not text or not text.strip():
         return None, None
-    parts = [p for p in _RANGE_SPLIT.split(text.strip(), maxsplit=1) if p]
-    if len(parts) == 1:
-        day = parse_day(parts[0], relative_to=relative_to)
-        return day, day
-    end = parse_day(parts[1], relative_to=relative_to)
-    year_hint = re.search(r"\b(19|20)\d{2}\b", parts[1])
-    start_text = parts[0]
-    if year_hint and not re.search(r"\b(19|20)\d{2}\b", start_text):
-        start_text = f"{start_text} {year_hint.group(0)}"
-    start = parse_day(start_text, relative_to=relative_to)
-    if start and end and start > end:
-        start = start.replace(year=start.year - 1)
-    return start, end
+    return dates.read_window(text, seen=relative_to)
 
 
 @lru_cache(maxsize=4096)

@@ -114,7 +114,7 @@ def _known_names() -> frozenset[str]:
     import airportsdata
     from babel import Locale
 
-    from offers.places import REGION_ALIASES, _countries, _regions
+    from offers.places import _cities, _countries, _fold, _regions
 
     airports = airportsdata.load("IATA")
     names = {a["city"].lower() for a in airports.values() if a["city"]}
@@ -124,8 +124,16 @@ def _known_names() -> frozenset[str]:
     data = _countries()
     for column in ("name_short", "name_official", "ISO2", "ISO3"):
         names |= {str(n).lower() for n in data[column] if isinstance(n, str)}
-    names |= set(_regions()) | set(REGION_ALIASES) | {"uk"}
-    return frozenset(names | {plain(n) for n in names})
+    names |= set(_regions()) | {"uk"}
+    _, own, other = _cities()
+    names |= set(own) | set(other)
+    return frozenset(names | {plain(n) for n in names} | {_fold(n) for n in names})
+
+
+def _fold_name(name: str) -> str:
+    from offers.places import _fold
+
+    return _fold(name)
 
 
 @lru_cache(maxsize=8192)
@@ -148,7 +156,9 @@ def canonical(name: str, locales: tuple[str, ...] = ("en",)) -> str | None:
     order = (stripped, plain(stripped), translated) if "en" in locales else (
         translated, stripped, plain(stripped))  # fmt: skip
     for candidate in order:
-        if candidate and candidate.lower() in known and try_resolve(candidate) is not None:
+        if not candidate or (candidate.lower() not in known and _fold_name(candidate) not in known):
+            continue
+        if try_resolve(candidate) is not None:
             return candidate
     airport = airport_names().get(plain(lower))
     return airport
