@@ -23,7 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from offers.announcements import Announcement, read  # noqa: E402
-from offers.announcements.names import canonical  # noqa: E402
+from offers.announcements.names import canonical, place_of  # noqa: E402
 
 FIELDS = ("program", "miles_min", "trip", "cabin", "origins", "destinations",
           "travel_start", "travel_end", "book_by")  # fmt: skip
@@ -46,7 +46,12 @@ def published(value: str | None) -> date | None:
 
 
 def place(name: str) -> str:
-    return (canonical(name) or name).lower()
+    """A place as compared: the airports (or countries) it resolves to, else its folded name, so
+    "São Paulo" and "Sao Paulo", "Frankfurt" and "Frankfurt am Main" agree."""
+    found = place_of(canonical(name) or name)
+    if found is None:
+        return name.casefold()
+    return ",".join(sorted(found.airports or found.countries))
 
 
 def got(result: Announcement, name: str) -> Any:

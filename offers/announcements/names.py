@@ -178,9 +178,12 @@ def _runs(script: str) -> re.Pattern[str]:
     return re.compile(rf"(?:{script})+")
 
 
-def script_mentions(words: str, locales: tuple[str, ...], script: str) -> Iterator[tuple[int, int]]:
+def script_mentions(
+    words: str, locales: tuple[str, ...], script: str, word_start: bool = False
+) -> Iterator[tuple[int, int]]:
     """(start, end) of each localized name in the runs of ``script`` in ``words``, the longest
-    name at each place first: a dictionary look-up per length, linear in the text."""
+    name at each place first: a dictionary look-up per length, linear in the text. With
+    ``word_start`` (a script written with spaces), only the start of a run starts a name."""
     names, longest = script_names(locales, script)
     for run in _runs(script).finditer(words):
         index, end = run.start(), run.end()
@@ -192,3 +195,5 @@ def script_mentions(words: str, locales: tuple[str, ...], script: str) -> Iterat
                     break
             else:
                 index += 1
+            if word_start:
+                break

@@ -112,7 +112,8 @@ def _scripted(words: str, vocab: Vocabulary, blocked: list[tuple[int, int]]) -> 
     if vocab.script is None:
         return []
     found: list[PlaceMention] = []
-    for start, end in script_mentions(words, vocab.locales, vocab.script):
+    found_in = script_mentions(words, vocab.locales, vocab.script, vocab.names_start_words)
+    for start, end in found_in:
         if len(found) >= MAX_PLACES:
             break
         if _inside(start, blocked):

@@ -63,6 +63,7 @@ class Vocabulary:
     locales: tuple[str, ...]
     date_order: str
     script: str | None
+    names_start_words: bool
     sale: re.Pattern[str]
     award: re.Pattern[str]
     time_limited: re.Pattern[str]
@@ -127,6 +128,7 @@ def vocabulary(code: str) -> Vocabulary:
         locales=tuple(own.get("locales", [code])),
         date_order=own.get("date_order", "DMY"),
         script=own.get("script"),
+        names_start_words=bool(own.get("names_start_words", False)),
         sale=pattern(get("sale", "cues")),
         award=pattern(get("sale", "award")),
         time_limited=pattern(get("sale", "time_limited")),
