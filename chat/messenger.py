@@ -28,7 +28,6 @@ from typing import Any
 
 import sqlite_utils
 
-from awardwatch.config import ChatSettings, Config, secret
 from chat import inbox
 from chat.commands import (
     ADMIN_COMMANDS,
@@ -48,9 +47,10 @@ from chat.server import WebAnswer, WebRequest
 from chat.store import SqliteSubscribers, taking_subscribers
 from notifiers.base import Notifier
 from notifiers.messenger import MessengerNotifier
+from settings.config import ChatSettings, Config, secret
 from storage import outbox, subscribers
 from storage.db import transaction
-from storage.offers import Event
+from storage.events import Event
 
 log = logging.getLogger("awardwatch.chat.messenger")
 

@@ -9,8 +9,8 @@ from typing import Any, Protocol, TypeVar
 
 import sqlite_utils
 
-from awardwatch.config import Config
 from notifiers.base import Notifier
+from settings.config import Config
 from storage import outbox, subscribers
 from storage.subscribers import Watch
 

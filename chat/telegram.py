@@ -26,7 +26,6 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
-from awardwatch.config import ChatSettings, Config, secret
 from chat import inbox
 from chat.commands import (
     ADMIN_COMMANDS,
@@ -44,6 +43,7 @@ from chat.server import WebAnswer, WebRequest
 from chat.store import SqliteSubscribers, taking_subscribers
 from notifiers.base import Notifier, Slot
 from notifiers.telegram import TelegramNotifier, client, retry_seconds
+from settings.config import ChatSettings, Config, secret
 from storage import subscribers
 from storage.db import transaction
 

@@ -15,10 +15,10 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from awardwatch.config import NotifierConfig
-from awardwatch.errors import ConfigError
+from offers.errors import ConfigError
 from offers.programs import airline_of, display_name
-from storage.offers import Event
+from settings.config import NotifierConfig
+from storage.events import Event
 
 CABIN_NAMES = {
     "economy": "Economy",

@@ -31,11 +31,11 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from awardwatch.config import NotifierConfig, secret
 from notifiers.base import Delivery, Item, Notifier
 from notifiers.webhook import retry_after
+from settings.config import NotifierConfig, secret
 from storage import outbox, subscribers
-from storage.offers import Event
+from storage.events import Event
 
 #: Graph error codes that mean "slow down": application, user, page and Send API limits.
 RATE_LIMITED = {4, 17, 32, 613}

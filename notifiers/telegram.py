@@ -36,10 +36,10 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from awardwatch.config import NotifierConfig, secret
 from notifiers.base import Delivery, Item, Notifier, describe, strip_tags
+from settings.config import NotifierConfig, secret
 from storage import subscribers
-from storage.offers import Event
+from storage.events import Event
 
 log = logging.getLogger("awardwatch.telegram")
 

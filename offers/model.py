@@ -18,8 +18,8 @@ from pydantic import (
     model_validator,
 )
 
-from awardwatch.errors import InvalidOffer
 from offers import programs, text
+from offers.errors import InvalidOffer
 
 #: Loyalty programs the bot knows: id -> display name, from offers/data/programs.toml.
 PROGRAMS: dict[str, str] = {pid: p.name for pid, p in programs.programs().items()}

@@ -15,16 +15,16 @@ import httpx
 import pytest
 from fake_telegram import TOKEN, FakeTelegram
 
-from awardwatch.bot import Bot
-from awardwatch.config import Config
-from awardwatch.crawl import CrawlResult
 from chat.run import ChatServices
 from chat.server import ChatServer
 from chat.telegram import TelegramChat, telegram_chats
 from notifiers.telegram import TelegramNotifier
 from offers.model import Offer, make_offer
+from runner.bot import Bot
+from runner.crawl import CrawlResult
+from settings.config import Config
 from storage import subscribers
-from storage.offers import Event
+from storage.events import Event
 
 ENV = "AW_TEST_TELEGRAM_TOKEN"
 ADMIN = 9000

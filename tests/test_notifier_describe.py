@@ -8,7 +8,7 @@ import pytest
 
 from notifiers.base import describe
 from offers.model import make_offer
-from storage.offers import Event
+from storage.events import Event
 
 
 def text(kind: str = "new", previous: int | None = None, **fields: Any) -> str:

@@ -12,9 +12,9 @@ import pytest
 from fake_graph import PAGE_TOKEN, FakeGraph, Person
 from receiver import queue_events
 
-from awardwatch.config import NotifierConfig
-from awardwatch.deliver import drain
 from notifiers.messenger import MessengerNotifier
+from runner.deliver import drain
+from settings.config import NotifierConfig
 from storage import outbox
 from storage.db import connect
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import sqlite_utils
 
-from awardwatch.config import DedupeSettings
 from offers.model import Offer
 from offers.places import region_of
+from settings.config import DedupeSettings
 from storage import identity, sightings
 from storage.db import select_in
 
