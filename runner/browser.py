@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from offers.errors import AwardwatchError
-from scrapers.settings import CHROMIUM_ARGS
+from scrapers.addon import CHROMIUM_ARGS
 from settings.config import BrowserSettings
 
 log = logging.getLogger("runner.browser")

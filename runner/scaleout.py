@@ -2,21 +2,21 @@
 node, waits for the job, and reads its items and stats back into a CrawlResult. Filtering,
 dedupe and delivery stay in the central process, on the same road as a local crawl.
 
-Also builds the project's egg and uploads it to the nodes (``addversion.json``).
+Also builds the project's egg with scrapyd-client and uploads it to the nodes
+(``addversion.json``). A job's stats come back as the JSON file the project's JobStats extension
+writes beside the job's items (scrapers/extensions.py).
 """
 
 from __future__ import annotations
 
-import ast
 import asyncio
-import io
 import itertools
 import json
 import logging
-import re
+import subprocess
+import sys
+import tempfile
 import time
-import zipfile
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,18 +27,16 @@ from pydantic import ValidationError
 
 from offers.errors import AwardwatchError
 from offers.model import Offer
-from runner.crawl import CrawlResult, result_from_stats, source_settings
+from scrapers.extensions import SUFFIX as STATS_SUFFIX
+from scrapers.outcome import CrawlResult, result_from_stats
+from scrapers.sources import source_settings
 from settings.config import ScaleOutSettings, SourceConfig, secret
 
 log = logging.getLogger("runner.scaleout")
 
 ROOT = Path(__file__).resolve().parent.parent
-#: The packages a spider imports on a node (pyproject's ``packages.find.include``).
-PACKAGES = ("offers", "runner", "scrapers", "settings", "notifiers", "storage")
-SETTINGS_MODULE = "scrapers.settings"
 #: Connection failures, error statuses and non-JSON answers: the node cannot serve, try another.
 UNREACHABLE = (httpx.TransportError, httpx.HTTPStatusError, ValueError)
-_STATS = re.compile(r"Dumping Scrapy stats:\s*\n(\{.*?\})\s*(?:\n(?=\d{4}-\d\d-\d\d )|\Z)", re.S)
 _turn = itertools.count()
 
 
@@ -52,6 +50,10 @@ class NoNodeAvailable(AwardwatchError):
 
 class JobLost(AwardwatchError):
     """The Scrapyd node no longer knows the job"""
+
+
+class EggBuildFailed(AwardwatchError):
+    """The project's egg could not be built"""
 
 
 # -- talking to a node ----------------------------------------------------------------------
@@ -113,15 +115,10 @@ def setting_text(value: Any) -> str:
 
 
 def job_settings(source: SourceConfig, agent: str | None = None) -> dict[str, str]:
-    """The settings the central process sends with a job, the same a local crawl gets."""
-    values: dict[str, Any] = {
-        # the stats block this module reads rejected counts from is logged at INFO
-        "LOG_LEVEL": "INFO",
-        "HTTPCACHE_ENABLED": True,
-        "HTTPCACHE_POLICY": "scrapy.extensions.httpcache.RFC2616Policy",
-        "HTTPCACHE_IGNORE_HTTP_CODES": [401, 403, 429, 500, 502, 503, 504],
-        **source_settings(source),
-    }
+    """The settings the central process sends with a job: the source's own, as a local crawl
+    has them; the rest (cache policy, fetch policy, Chromium) is the project's add-on, in the
+    egg."""
+    values: dict[str, Any] = dict(source_settings(source))
     if agent:
         values["USER_AGENT"] = agent
     return {key: setting_text(value) for key, value in values.items()}
@@ -202,27 +199,6 @@ async def cancel(http: httpx.AsyncClient, node: str, project: str, job: str) -> 
 # -- what a job brought back ------------------------------------------------------------------
 
 
-def parse_stats(log_text: str) -> dict[str, Any]:
-    """The last "Dumping Scrapy stats" block of a Scrapy log; values that are not plain
-    literals (datetimes) are left out."""
-    blocks = _STATS.findall(log_text)
-    if not blocks:
-        return {}
-    try:
-        tree = ast.parse(blocks[-1], mode="eval").body
-    except SyntaxError:
-        return {}
-    if not isinstance(tree, ast.Dict):
-        return {}
-    stats: dict[str, Any] = {}
-    for key, value in zip(tree.keys, tree.values, strict=True):
-        try:
-            stats[ast.literal_eval(key)] = ast.literal_eval(value)  # type: ignore[arg-type]
-        except ValueError:
-            continue
-    return stats
-
-
 def read_items(lines: str, result: CrawlResult) -> None:
     for line in lines.splitlines():
         if not line.strip():
@@ -234,10 +210,18 @@ def read_items(lines: str, result: CrawlResult) -> None:
             result.rejected["unreadable item from the node"] += 1
 
 
+def stats_url(items_url: str) -> str:
+    """Where a job's stats are, beside its items (``<job>.jl`` → ``<job>.stats.json``)."""
+    stem = items_url.rsplit("/", 1)
+    name = stem[-1].rsplit(".", 1)[0] + STATS_SUFFIX
+    return "/".join([*stem[:-1], name])
+
+
 async def collect(
     http: httpx.AsyncClient, node: str, entry: dict[str, Any], result: CrawlResult
 ) -> None:
-    """Items from the node's feed export, then stats (rejected rows, responses) from its log."""
+    """Items from the node's feed export, then the stats (rejected rows, responses) written
+    beside them."""
     items_url = entry.get("items_url")
     if not items_url:
         result.errors += 1
@@ -247,7 +231,7 @@ async def collect(
     if response.status_code != 404:  # no file: the job scraped nothing
         response.raise_for_status()
         read_items(response.text, result)
-    stats = await job_stats(http, node, entry.get("log_url"))
+    stats = await job_stats(http, node, stats_url(items_url))
     if stats:
         result_from_stats(result, stats)
     elif not result.offers:
@@ -255,16 +239,16 @@ async def collect(
         result.message = f"job {entry.get('id')} on {node} left no stats; see its log"
 
 
-async def job_stats(http: httpx.AsyncClient, node: str, log_url: str | None) -> dict[str, Any]:
-    if not log_url:
-        return {}
+async def job_stats(http: httpx.AsyncClient, node: str, url: str) -> dict[str, Any]:
+    """The stats a job wrote beside its items; empty when there are none."""
     try:
-        response = await http.get(endpoint(node, log_url))
+        response = await http.get(endpoint(node, url))
         response.raise_for_status()
+        stats = response.json()
     except UNREACHABLE as exc:
-        log.warning("log of %s not available: %s", log_url, exc)
+        log.warning("stats of %s not available: %s", url, exc)
         return {}
-    return parse_stats(response.text)
+    return stats if isinstance(stats, dict) else {}
 
 
 async def crawl_on_scrapyd(
@@ -311,29 +295,26 @@ async def run_job(
 # -- deploying the project --------------------------------------------------------------------
 
 
-def egg_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """(name in the egg, file) for every module and data file of the project's packages."""
-    for package in PACKAGES:
-        for path in sorted((root / package).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                yield path.relative_to(root).as_posix(), path
-
-
 def build_egg(root: Path = ROOT, version: str = "0") -> bytes:
-    """The project as an egg Scrapyd can run: its packages, and the ``scrapy`` entry point
-    naming the settings module."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as egg:
-        for name, path in egg_files(root):
-            egg.write(path, name)
-        egg.writestr(
-            "EGG-INFO/PKG-INFO", f"Metadata-Version: 2.1\nName: awardwatch\nVersion: {version}\n"
+    """The project as an egg Scrapyd can run, built by scrapyd-client (``scrapyd-deploy
+    --build-egg``) from the project's scrapy.cfg and setup.py: its packages, package data and
+    the ``scrapy`` entry point naming the settings module."""
+    if not (root / "scrapy.cfg").is_file():
+        raise EggBuildFailed(f"no scrapy.cfg in {root}: deploy from a checkout of the project")
+    with tempfile.TemporaryDirectory(prefix="awardwatch-egg-") as folder:
+        egg = Path(folder) / f"awardwatch-{version}.egg"
+        done = subprocess.run(
+            [sys.executable, "-m", "scrapyd_client.deploy", "--build-egg", str(egg)],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
-        egg.writestr("EGG-INFO/entry_points.txt", f"[scrapy]\nsettings = {SETTINGS_MODULE}\n")
-        egg.writestr("EGG-INFO/top_level.txt", "\n".join(PACKAGES) + "\n")
-        # data files are read through importlib.resources, so the egg runs zipped
-        egg.writestr("EGG-INFO/zip-safe", "\n")
-    return buffer.getvalue()
+        if done.returncode != 0 or not egg.is_file():
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise EggBuildFailed(f"scrapyd-deploy --build-egg failed: {last}")
+        return egg.read_bytes()
 
 
 def deploy(

@@ -1,29 +1,28 @@
-"""Items are offers: plain dicts of :class:`offers.model.Offer` fields.
-
-A spider yields the raw fields a parser read; ``scrapers.pipelines.OfferPipeline`` turns them
-into a validated offer record (JSON-ready, so Scrapy's feed exports carry it as it is).
-"""
+"""Items are offers: spiders yield :class:`offers.model.Offer` objects (itemadapter reads
+pydantic models), and feed exports write each as ``Offer.record()``, JSON-ready values with
+dates as ISO text, read back with ``Offer.model_validate``."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from scrapy.exporters import JsonItemExporter, JsonLinesItemExporter
+
 from offers.model import Offer
 
-
-class OfferItem(dict[str, Any]):
-    """A validated offer's record, carrying the Offer itself so the process that ran the crawl
-    need not validate it twice (an exported item is a plain dict and is read back with
-    ``Offer.model_validate``)."""
-
-    offer: Offer
-
-    @classmethod
-    def of(cls, offer: Offer) -> OfferItem:
-        item = cls(offer.record())
-        item.offer = offer
-        return item
+__all__ = ["Offer", "OfferJsonExporter", "OfferJsonLinesExporter", "exported"]
 
 
-def offer_of(item: dict[str, Any]) -> Offer:
-    return item.offer if isinstance(item, OfferItem) else Offer.model_validate(item)
+def exported(item: Any) -> Any:
+    """An offer as its record (Scrapy's JSON encoder would drop datetimes' time zone)."""
+    return item.record() if isinstance(item, Offer) else item
+
+
+class OfferJsonLinesExporter(JsonLinesItemExporter):
+    def export_item(self, item: Any) -> None:
+        super().export_item(exported(item))
+
+
+class OfferJsonExporter(JsonItemExporter):
+    def export_item(self, item: Any) -> None:
+        super().export_item(exported(item))

@@ -1,18 +1,35 @@
-"""Item pipeline: raw parser output becomes a validated offer, or is counted as rejected."""
+"""Item pipeline: what reaches it is an offer. Spiders on the shared base validate what their
+parser read themselves (scrapers/spiders/base.py); a spider that yields raw offer fields gets
+them validated here, the same way, or counted as rejected."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from itemadapter import ItemAdapter
 from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.statscollectors import StatsCollector
 
 from offers.errors import InvalidOffer
-from offers.model import make_offer, rejection_code
-from scrapers.items import OfferItem
+from offers.model import Offer, make_offer, rejection_code
 
 REJECTED = "awardwatch/rejected"
+
+log = logging.getLogger(__name__)
+
+
+def validated(raw: dict[str, Any], stats: StatsCollector | None) -> Offer | None:
+    """The offer of raw fields, or None with the rejection counted under its reason."""
+    try:
+        return make_offer(raw)
+    except InvalidOffer as exc:
+        if stats is not None:
+            stats.inc_value(f"{REJECTED}/{rejection_code(str(exc))}")
+        log.debug("rejected offer: %s", exc)
+        return None
 
 
 class OfferPipeline:
@@ -23,11 +40,10 @@ class OfferPipeline:
     def from_crawler(cls, crawler: Crawler) -> OfferPipeline:
         return cls(crawler)
 
-    def process_item(self, item: dict[str, Any], spider: Spider | None = None) -> dict[str, Any]:
-        try:
-            offer = make_offer(item)
-        except InvalidOffer as exc:
-            assert self.stats is not None
-            self.stats.inc_value(f"{REJECTED}/{rejection_code(str(exc))}")
-            raise DropItem(f"rejected offer: {exc}", log_level="DEBUG") from None
-        return OfferItem.of(offer)
+    def process_item(self, item: Any, spider: Spider | None = None) -> Offer:
+        if isinstance(item, Offer):
+            return item
+        offer = validated(ItemAdapter(item).asdict(), self.stats)
+        if offer is None:
+            raise DropItem("rejected offer", log_level="DEBUG")
+        return offer

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import signal
 import socket
 import sqlite3
@@ -22,7 +23,7 @@ import pytest
 import sqlite_utils
 from conftest import ROOT, Sites, demo_config
 
-from runner.scaleout import build_egg, crawl_on_scrapyd, deploy, parse_stats
+from runner.scaleout import build_egg, crawl_on_scrapyd, deploy, stats_url
 from settings.config import ScaleOutSettings, load
 
 NODE_CONF = """\
@@ -161,7 +162,11 @@ def test_daemon_crawls_on_scrapyd_and_delivers_centrally(
     assert stdout.count("New: ") == len(offers), stdout
     assert "LAX → HNL · 7,500 miles" in stdout
     assert ("LAX", "HNL", 7500) in {(o["origin"], o["destination"], o["miles"]) for o in offers}
-    assert "sold out" in str(run["rejected"]), run  # rejected rows read from the node's log
+    assert "sold out" in str(run["rejected"]), run  # rejected rows, from the job's stats file
+    written = [p for n in nodes for p in (n.root / "items").rglob("*.stats.json")]
+    assert len(written) == 1, written  # beside the job's items, by the project's extension
+    stats = json.loads(written[0].read_text())
+    assert stats["awardwatch/rejected/sold out"] >= 1 and stats["item_scraped_count"] == len(offers)
     assert not list(db.query("select * from outbox where sent_at is null"))
 
 
@@ -188,33 +193,20 @@ def test_a_job_past_its_timeout_is_cancelled(
 def test_the_egg_holds_every_package_the_spiders_import() -> None:
     egg = zipfile.ZipFile(io.BytesIO(build_egg(version="7")))
     names = set(egg.namelist())
-    for module in ("scrapers/spiders/page.py", "offers/model.py", "settings/config.py",
-                   "storage/db.py", "notifiers/base.py"):  # fmt: skip
+    for module in ("scrapers/spiders/page.py", "scrapers/addon.py", "offers/model.py",
+                   "settings/config.py", "storage/db.py", "notifiers/base.py",
+                   "offers/data/programs.toml"):  # fmt: skip
         assert module in names
     assert "settings = scrapers.settings" in egg.read("EGG-INFO/entry_points.txt").decode()
     assert not any("__pycache__" in name for name in names)
 
 
-LOG = """\
-2025-05-01 10:00:02 [scrapy.core.engine] INFO: Closing spider (finished)
-2025-05-01 10:00:02 [scrapy.statscollectors] INFO: Dumping Scrapy stats:
-{'awardwatch/rejected/sold out': 2,
- 'downloader/response_count': 3,
- 'finish_reason': 'finished',
- 'finish_time': datetime.datetime(2025, 5, 1, 10, 0, 2, tzinfo=datetime.timezone.utc),
- 'response_received_count': 3}
-2025-05-01 10:00:02 [scrapy.core.engine] INFO: Spider closed (finished)
-"""
-
-
 @pytest.mark.parametrize(
-    ("log", "expected"),
+    ("items_url", "expected"),
     [
-        (LOG, {"awardwatch/rejected/sold out": 2, "downloader/response_count": 3,
-               "finish_reason": "finished", "response_received_count": 3}),
-        (LOG.split("Dumping")[0], {}),
-        ("", {}),
+        ("/items/awardwatch/page/abc123.jl", "/items/awardwatch/page/abc123.stats.json"),
+        ("abc.jl", "abc.stats.json"),
     ],
-)  # fmt: skip
-def test_stats_are_read_from_the_job_log(log: str, expected: dict[str, object]) -> None:
-    assert parse_stats(log) == expected
+)
+def test_a_jobs_stats_are_beside_its_items(items_url: str, expected: str) -> None:
+    assert stats_url(items_url) == expected

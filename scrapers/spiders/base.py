@@ -13,9 +13,10 @@ from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
 from offers.errors import BlockedResponse, MalformedResponse
+from offers.model import Offer
 from scrapers.middlewares import count, failure_reason
 from scrapers.parsers import ParseContext, Rejected, parser
-from scrapers.pipelines import REJECTED
+from scrapers.pipelines import REJECTED, validated
 from settings.config import SourceConfig
 
 BLOCKED = "awardwatch/blocked"
@@ -33,8 +34,12 @@ class SourceSpider(scrapy.Spider):
     name: ClassVar[str] = ""  # type: ignore[misc]
     handle_httpstatus_list = BLOCK_STATUSES
 
+    #: The [[sources]] entry a spider class was built for (scrapers/sources.py), if any.
+    configured: ClassVar[SourceConfig | None] = None
+
     def __init__(self, source: SourceConfig | str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        source = source if source is not None else self.configured
         if source is None:
             raise ValueError(f"spider {self.name!r} needs a source (its [[sources]] entry)")
         if isinstance(source, str):
@@ -93,7 +98,14 @@ class SourceSpider(scrapy.Spider):
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         yield from self.read(response.body, response)
 
-    def read(self, body: bytes, response: Response) -> Iterator[dict[str, Any]]:
+    def read(self, body: bytes, response: Response) -> Iterator[Offer]:
+        """The offers in ``body``; rejected rows and blocks counted (see ``records``)."""
+        for raw in self.records(body, response):
+            offer = validated(raw, self.crawler.stats)
+            if offer is not None:
+                yield offer
+
+    def records(self, body: bytes, response: Response) -> Iterator[dict[str, Any]]:
         """Run the kind's parser on ``body``; count what it rejects and what blocks it."""
         stats = self.crawler.stats
         assert stats is not None
@@ -101,7 +113,7 @@ class SourceSpider(scrapy.Spider):
             return
         ctx = self.context(response)
         try:
-            for result in parser(self.name)(body, ctx):
+            for result in parser(self.source.kind)(body, ctx):
                 if isinstance(result, Rejected):
                     stats.inc_value(f"{REJECTED}/{result.reason}")
                     continue

@@ -22,7 +22,9 @@ from playwright.async_api import Response as PageResponse
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
+from offers.model import Offer
 from scrapers.parsers import module
+from scrapers.pipelines import validated
 from scrapers.spiders.base import SourceSpider
 from settings.config import RouteQuery
 
@@ -99,7 +101,7 @@ class CaptureSpider(SourceSpider):
 
     async def start(self) -> AsyncIterator[Request]:
         if self.source.render != "browser":
-            self.misconfigured(f'source kind {self.name!r} needs render = "browser"')
+            self.misconfigured(f'source kind {self.source.kind!r} needs render = "browser"')
             return
         for request in self.requests():
             yield request
@@ -111,7 +113,7 @@ class CaptureSpider(SourceSpider):
 
     def search_url(self, search: Search) -> str:
         """The airline's page that runs ``search``."""
-        parser = module(self.name)
+        parser = module(self.source.kind)
         return str(
             parser.search_url(
                 self.source.opts.base_url,
@@ -143,7 +145,7 @@ class CaptureSpider(SourceSpider):
 
     # -- responses ------------------------------------------------------------------------
 
-    async def captured(self, response: Response) -> AsyncIterator[dict[str, Any]]:
+    async def captured(self, response: Response) -> AsyncIterator[Offer]:
         page: Page = response.meta["playwright_page"]
         search: Search = response.meta["search"]
         try:
@@ -157,11 +159,13 @@ class CaptureSpider(SourceSpider):
             return
         for captured in bodies:
             self.crawler.stats.inc_value(CAPTURED)  # type: ignore[union-attr]
-            for item in self.read(captured.body, self.as_response(captured, response)):
-                if search.cabins and item.get("cabin") not in search.cabins:
+            for raw in self.records(captured.body, self.as_response(captured, response)):
+                if search.cabins and raw.get("cabin") not in search.cabins:
                     self.crawler.stats.inc_value(OUTSIDE_WATCH)  # type: ignore[union-attr]
                     continue
-                yield item
+                offer = validated(raw, self.crawler.stats)
+                if offer is not None:
+                    yield offer
 
     async def collect(self, page: Page, response: Response) -> list[Captured]:
         """The bodies the page received, once the first one arrived or the wait timed out."""
@@ -187,7 +191,7 @@ class CaptureSpider(SourceSpider):
         page = response.replace(url=url, body=html) if html else response
         if self.blocked(page, html or response.body):
             return
-        check = getattr(module(self.name), "blocked", None)
+        check = getattr(module(self.source.kind), "blocked", None)
         reason = check(html or response.body, url) if check else None
         if reason:
             self.record_block(reason, url)
