@@ -171,7 +171,7 @@ def test_scrapy_crawl_runs_a_source_with_the_bots_settings(project: Path, site: 
     ("name", "code", "reason"),
     [
         ("quiet-page", 1, f"quiet-page: empty: {{url}}/book/jfk-lhr.html: {NOTHING}"),
-        ("walled", 1, "walled: blocked: blocked: HTTP 403 at"),
+        ("walled", 1, "walled: blocked: HTTP 403 at"),
         ("nowhere", 2, "no source named 'nowhere' in config.toml (configured: skydeals,"),
         ("feed", 2, "'feed' is a source kind, not a configured source"),
     ],
@@ -198,7 +198,7 @@ def test_scrapy_parse_runs_a_sources_parsing_on_a_url(project: Path, site: Site)
     ("path", "reason"),
     [
         ("/book/jfk-lhr.html", f"skydeals: empty: {{url}}/book/jfk-lhr.html: {NOTHING}"),
-        ("/walled/deals.html", "skydeals: blocked: blocked: HTTP 403 at"),
+        ("/walled/deals.html", "skydeals: blocked: HTTP 403 at"),
         ("/missing.html", "skydeals: error: "),
     ],
 )

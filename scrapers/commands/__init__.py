@@ -61,5 +61,7 @@ def report(result: CrawlResult) -> int:
     if result.status == OK:
         print(f"{result.source}: {OK}: {found}", file=sys.stderr)
         return 0
-    print(f"{result.source}: {result.status}: {result.reason()}", file=sys.stderr)
+    reason = result.reason()  # a block's reason already says "blocked: …"
+    said = reason if reason.startswith(f"{result.status}:") else f"{result.status}: {reason}"
+    print(f"{result.source}: {said}", file=sys.stderr)
     return FAILED
