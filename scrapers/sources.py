@@ -71,6 +71,8 @@ class SourceLoader:
     def __init__(self, settings: BaseSettings) -> None:
         self.settings = settings
         self.kinds = SpiderLoader.from_settings(settings)
+        # one class per source entry, not one per run of a daemon that runs for months
+        self._bound: dict[str, tuple[SourceConfig, type[SourceSpider]]] = {}
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Self:
@@ -84,9 +86,15 @@ class SourceLoader:
             raise UsageError(str(exc), print_help=False) from None
 
     def spider(self, source: SourceConfig) -> type[SourceSpider]:
+        """The spider class of a configured source."""
+        held = self._bound.get(source.name)
+        if held is not None and held[0] is source:
+            return held[1]
         kind = self.kinds.load(source.kind)
         assert issubclass(kind, SourceSpider), kind
-        return bind(kind, source)
+        spider = bind(kind, source)
+        self._bound[source.name] = (source, spider)
+        return spider
 
     def load(self, spider_name: str) -> type[Spider]:
         config = self.config()
