@@ -131,10 +131,14 @@ def json_object(body: bytes) -> dict[str, Any]:
 Parser = Callable[[bytes, ParseContext], Iterator[Parsed]]
 
 
+#: Modules here that are a shared base of several kinds, not a kind.
+BASES = frozenset({"airline"})
+
+
 def _kinds() -> tuple[str, ...]:
     package = importlib.import_module(__name__)
     names = (m.name for m in pkgutil.iter_modules(package.__path__))
-    return tuple(sorted(name for name in names if not name.startswith("_")))
+    return tuple(sorted(n for n in names if not n.startswith("_") and n not in BASES))
 
 
 KINDS: tuple[str, ...] = _kinds()
