@@ -117,15 +117,10 @@ class Seen:
         return True
 
 
-def distinct(
-    results: Iterable[Parsed | None], fields: Sequence[str] = SAME_FARE
-) -> Iterator[Parsed]:
-    """The results but for Nones (what the site does not sell) and offers equal in ``fields``
-    to an earlier one."""
+def distinct(results: Iterable[Parsed], fields: Sequence[str] = SAME_FARE) -> Iterator[Parsed]:
+    """The results but for offers equal in ``fields`` to an earlier one."""
     seen = Seen()
     for result in results:
-        if result is None:
-            continue
         identity = tuple(result.get(f) for f in fields) if isinstance(result, dict) else ()
         if seen.first(identity, result):
             yield result
