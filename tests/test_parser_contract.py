@@ -233,6 +233,13 @@ def test_a_json_object_that_is_not_the_answer_is_malformed_with_a_reason(case: C
         run(case.kind, b'{"unexpected": true}')
 
 
+@pytest.mark.parametrize("case", CASES, ids=str)
+@pytest.mark.parametrize("body", [b"", b"\xff\xfe garbage", b"Service unavailable"], ids=repr)
+def test_a_body_that_is_not_json_is_malformed_with_a_reason(case: Case, body: bytes) -> None:
+    with pytest.raises(MalformedResponse, match="not JSON|empty response"):
+        run(case.kind, body)
+
+
 @pytest.mark.parametrize("case", [c for c in CASES if c.block], ids=str)
 def test_the_block_page_is_a_block(case: Case) -> None:
     assert case.block is not None
