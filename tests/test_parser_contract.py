@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import sqlite_utils
 from airline_site import Answer, page, serve
-from conftest import ROOT, cli, run_once
+from conftest import ROOT, bot_config, cli, run_once
 from fake_airline_apis import FakeAirlineApis
 
 from awardwatch.config import SourceConfig, load
@@ -302,7 +302,7 @@ def moved(case: Case) -> bytes:
     return re.sub(r"20\d\d-\d\d-\d\d", DAY.isoformat(), text).encode()
 
 
-def config_text(case: Case, tmp_path: Path, base_url: str) -> str:
+def write_config(case: Case, tmp_path: Path, base_url: str) -> Path:
     source = {
         "name": f"{case.kind}-contract",
         "kind": case.kind,
@@ -326,24 +326,9 @@ def config_text(case: Case, tmp_path: Path, base_url: str) -> str:
         options["availability_sources"] = ["delta"]
         options["usage_file"] = str(tmp_path / "calls.json")
         watch_table = ""
-    return f"""
-[bot]
-database = {json.dumps(str(tmp_path / "bot.db"))}
-contact = "tests@example.org"
-
-[spreadsheet]
-path = {json.dumps(str(tmp_path / "offers.xlsx"))}
-
-[[notifiers]]
-name = "console"
-type = "console"
-
-[[sources]]
-{toml(source)}
-[sources.options]
-{toml(options)}
-{watch_table}
-"""
+    return bot_config(
+        tmp_path, f"[[sources]]\n{toml(source)}\n[sources.options]\n{toml(options)}\n{watch_table}"
+    )
 
 
 def toml(table: dict[str, Any]) -> str:
@@ -393,8 +378,7 @@ def test_a_crawl_parse_and_a_direct_call_give_the_same_offers(case: Case, tmp_pa
     saved.write_bytes(body)
     env = {"CONTRACT_API_KEY": API_KEY}
     with stand_in(case, body) as base_url:
-        config = tmp_path / "config.toml"
-        config.write_text(config_text(case, tmp_path, base_url))
+        config = write_config(case, tmp_path, base_url)
         summary = run_once(config, env=env)
     [crawl] = summary["runs"]
     assert crawl["status"] == "ok", summary["stdout"]

@@ -49,7 +49,9 @@ blocked = AIRLINE.blocked
 def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
     data = AIRLINE.answer(body, ctx.url)
     notes = data.get("notifications")
-    problem = f"notifications {json.dumps(notes)[:200]}" if notes else "not a shopping response"
+    problem = (
+        f"notifications {json.dumps(notes)[:200]}" if notes else "not a Southwest shopping response"
+    )
     products = airline.records(data, ("data", "searchResults", "airProducts"), problem)
     # an air product is one search day, its flights in ``details``
     yield from airline.walk(products, ("details",), lambda flight: _flight_offers(flight, ctx))
