@@ -8,7 +8,8 @@ Each source kind is one module here, named after the kind, with:
   cannot be read, :class:`Rejected` with the reason. A body that is not the expected format
   raises :class:`MalformedResponse`; a block or challenge page raises :class:`BlockedResponse`.
 
-The same function runs in a crawl, in ``scheduler.py parse`` and in unit tests.
+The same function runs in a crawl, in ``scheduler.py parse`` and in unit tests. ``airline`` is
+not a kind: it is the shared base of the airline kinds (american, delta, united, southwest).
 """
 
 from __future__ import annotations

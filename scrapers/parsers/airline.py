@@ -6,10 +6,11 @@ names and its cabin and fare tables. The rest lives here once:
 - :class:`Airline`: who the airline is (its default program, carrier code and search link),
   its block signs, and the one offer builder that turns a :class:`Flight` and a :class:`Fare`
   into a raw offer;
-- :func:`walk` and :func:`fares`: record walking in which a record of an unexpected shape
-  costs that record only (a :class:`Rejected` with the reason), and repeats are dropped;
+- :func:`records`, :func:`walk` and :func:`fares`: the answer's record list, and record walking
+  in which a record of an unexpected shape costs that record only (a :class:`Rejected` with the
+  reason) and a fare listed twice counts once (:func:`distinct`, :class:`Seen`);
 - small readers of loose JSON: :func:`children`, :func:`objects`, :func:`dig`,
-  :func:`carriers`, :func:`cabins`.
+  :func:`carriers`, and :func:`cabins` for an airline's cabin table.
 
 Everything here is pure and raises only what the parsers may raise (MalformedResponse,
 BlockedResponse) or what :func:`scrapers.parsers.each` turns into a rejection.
@@ -189,14 +190,15 @@ class Airline:
     #: the host named in block messages
     site: str
     search: SearchLink
-    options: type[BaseModel]
+    options_model: type[BaseModel]
     #: text of its block pages (in the body's head), and of the URLs it sends a blocked visitor to
     block_text: tuple[str, ...] = ()
     block_urls: tuple[str, ...] = ()
 
-    def settings(self, ctx: ParseContext) -> Any:
+    def options(self, ctx: ParseContext) -> Any:
         """The source's options, or the airline's defaults when the source gives none."""
-        return ctx.options if isinstance(ctx.options, self.options) else self.options()
+        model = self.options_model
+        return ctx.options if isinstance(ctx.options, model) else model()
 
     def blocked(self, body: bytes, url: str = "") -> str | None:
         """Why this body or URL is the airline's block page, or None."""
@@ -222,7 +224,7 @@ class Airline:
 
     def link(self, ctx: ParseContext, flight: Flight) -> str | None:
         """The airline's results page of the flight's route and day, for a person to open."""
-        base_url = str(self.settings(ctx).base_url)
+        base_url = str(self.options(ctx).base_url)
         try:
             day = date.fromisoformat(flight.day)
         except ValueError:

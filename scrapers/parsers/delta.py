@@ -146,7 +146,7 @@ def _fare(flight: airline.Flight, offer: dict[str, Any], ctx: ParseContext) -> P
     cabin = BRAND_CABINS.get(brand)
     if cabin is None:
         return Rejected(f"unknown fare brand {brand}")
-    level = AIRLINE.settings(ctx).promo_miles.get(cabin)
+    level = AIRLINE.options(ctx).promo_miles.get(cabin)
     promo = f"at or under {level:,} miles in {cabin}" if level and int(miles) <= level else None
     money = price.get("currency") or {}
     fare = airline.Fare(
@@ -165,7 +165,7 @@ def _mixed(offer: dict[str, Any]) -> str:
 
 def parse_deals(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
     """Listings of the SkyMiles deals page: every one is a sale."""
-    deals = AIRLINE.settings(ctx).deals
+    deals = AIRLINE.options(ctx).deals
     document = Selector(text=body.decode("utf-8", errors="replace"), type="html", base_url=ctx.url)
     for item in select(document, deals.item):
         raw: dict[str, Any] = {
