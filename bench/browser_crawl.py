@@ -1,5 +1,5 @@
 """Pages per second of the rendered ``page`` source (``render = "browser"``, real Scrapy and
-scrapy-playwright through ``awardwatch.crawl.Crawls``) over generated JavaScript pages on
+scrapy-playwright through ``runner.crawl.Crawls``) over generated JavaScript pages on
 127.0.0.1, beside a bare Playwright script opening the same pages at the same concurrency in
 the same Chromium with the same flags. Both times include starting the browser.
 
@@ -29,8 +29,8 @@ from _common import (
 )
 from playwright.async_api import async_playwright  # noqa: E402
 
-from awardwatch.config import Config, SourceConfig  # noqa: E402
-from awardwatch.crawl import Crawls  # noqa: E402
+from runner.crawl import Crawls  # noqa: E402
+from settings.config import Config, SourceConfig  # noqa: E402
 
 WAIT_FOR = "li.deal"
 _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Flash sale {n}</title></head>

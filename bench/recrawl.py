@@ -1,6 +1,6 @@
 """Bytes fetched on a second pass over unchanged sources as a share of the first, for the
 ``page``, ``api`` and ``feed`` sources (the demo's, plus generated promotions pages) served
-with ETag and Last-Modified, crawled twice through ``awardwatch.crawl.Crawls`` with the
+with ETag and Last-Modified, crawled twice through ``runner.crawl.Crawls`` with the
 project's own HTTP cache. Bytes are counted at the server, headers included.
 
     .venv/bin/python bench/recrawl.py [--pages 50] [--page-kb 40]
@@ -28,8 +28,8 @@ from typing import Any
 
 from _common import ROOT, Figure, quiet_logs, report, run_on_reactor, write_pages
 
-from awardwatch.config import Config, SourceConfig  # noqa: E402
-from awardwatch.crawl import Crawls  # noqa: E402
+from runner.crawl import Crawls  # noqa: E402
+from settings.config import Config, SourceConfig  # noqa: E402
 
 DEMO_SOURCES = {"skydeals": "page", "aa-deals-api": "api", "points-daily": "feed"}
 

@@ -1,4 +1,4 @@
-"""Pages per second of the ``page`` source (real Scrapy through ``awardwatch.crawl.Crawls``)
+"""Pages per second of the ``page`` source (real Scrapy through ``runner.crawl.Crawls``)
 over generated promotions pages on 127.0.0.1, beside a bare Scrapy spider that only fetches
 the same pages, with the same concurrency, no HTTP cache and no AutoThrottle for both.
 
@@ -30,8 +30,8 @@ from _common import (
 from scrapy.crawler import AsyncCrawlerRunner, Crawler  # noqa: E402
 from scrapy.settings import Settings  # noqa: E402
 
-from awardwatch.config import Config, SourceConfig  # noqa: E402
-from awardwatch.crawl import Crawls  # noqa: E402
+from runner.crawl import Crawls  # noqa: E402
+from settings.config import Config, SourceConfig  # noqa: E402
 
 
 class BareSpider(scrapy.Spider):

@@ -8,7 +8,7 @@ from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from awardwatch.errors import InvalidOffer
+from offers.errors import InvalidOffer
 from offers.model import make_offer, rejection_code
 from scrapers.items import OfferItem
 

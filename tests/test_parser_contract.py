@@ -22,10 +22,10 @@ from airline_site import Answer, page, serve
 from conftest import ROOT, bot_config, cli, run_once
 from fake_airline_apis import FakeAirlineApis
 
-from awardwatch.config import SourceConfig, load
-from awardwatch.errors import BlockedResponse, InvalidOffer, MalformedResponse
+from offers.errors import BlockedResponse, InvalidOffer, MalformedResponse
 from offers.model import Offer, make_offer
 from scrapers.parsers import ParseContext, Rejected, module, options_model
+from settings.config import SourceConfig, load
 
 AIRLINES = ROOT / "fixtures" / "airlines"
 FETCHED = datetime(2030, 1, 15, 12, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from pydantic import Field
 
-from awardwatch.errors import MalformedResponse
+from offers.errors import MalformedResponse
 from scrapers.parsers import ParseContext, Parsed, Rejected, SiteOptions, airline
 
 SEARCH_PATH = "/booking/api/search/itinerary"

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from awardwatch.errors import BlockedResponse, MalformedResponse
+from offers.errors import BlockedResponse, MalformedResponse
 from scrapers.parsers import ParseContext, Parsed, Rejected, airline, each, json_value
 
 PROGRAM = "flyingblue"

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from awardwatch.errors import MalformedResponse
+from offers.errors import MalformedResponse
 from offers.model import CABINS, PROGRAMS
 from offers.places import Place, region_of, resolve, try_resolve
 from scrapers.parsers import ParseContext, Parsed, Rejected, airline, each, json_value
