@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from offers.errors import AwardwatchError, ConfigError
+from panel import add_arguments as add_panel_arguments
 from settings import config as config_module
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_BUSY = 0, 1, 2, 3
@@ -252,15 +253,7 @@ def parser() -> argparse.ArgumentParser:
     resume.set_defaults(func=cmd_resume)
 
     panel = commands.add_parser("panel", help="browse offers, history and health in a browser")
-    panel.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    panel.add_argument("--port", type=int, default=8001, help="port (default: 8001)")
-    panel.add_argument(
-        "--password-env", default=None, metavar="NAME",
-        help="environment variable holding the password (default: AWARDWATCH_PANEL_PASSWORD);"
-        " required, of at least 12 characters, when the host is not 127.0.0.1/localhost",
-    )  # fmt: skip
-    panel.add_argument("--allow-sql", action="store_true",
-                       help="let panel users run their own SELECT queries")  # fmt: skip
+    add_panel_arguments(panel)
     panel.set_defaults(func=cmd_panel)
 
     revive = commands.add_parser("revive", help="queue a notifier's dead deliveries again")
