@@ -520,6 +520,3 @@ def _cut(block: str, limit: int) -> list[str]:
         pieces.append(rest)
     return pieces
 
-
-def strip_tags(text: str) -> str:
-    return re.sub(r"<[^>]+>", "", text)

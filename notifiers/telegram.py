@@ -36,7 +36,8 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from notifiers.base import Delivery, Item, Notifier, describe, strip_tags
+from notifiers.base import Delivery, Item, Notifier, describe
+from offers.announcements.html import plain_text
 from settings.config import NotifierConfig, secret
 from storage import subscribers
 from storage.events import Event
@@ -274,7 +275,7 @@ class TelegramNotifier(Notifier):
     async def _post_plain(
         self, chat: str, text: str, url: str | None, first: BadRequest
     ) -> Delivery:
-        plain = html.unescape(strip_tags(text))
+        plain = plain_text(text)
         if url:
             plain += f"\nBook: {url}"  # the button may have been what Telegram refused
         slot = await self.pace(chat)
