@@ -5,12 +5,13 @@ went instead of raising."""
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -520,3 +521,25 @@ def _cut(block: str, limit: int) -> list[str]:
         pieces.append(rest)
     return pieces
 
+
+def retry_after(value: str | float | timedelta | None) -> float | None:
+    """Seconds a service asked to wait, from its ``Retry-After``: a header's delta-seconds or
+    HTTP date, or a client library's number or timedelta (python-telegram-bot's
+    ``RetryAfter.retry_after``); None when there is none or it cannot be read."""
+    if isinstance(value, timedelta):
+        return max(0.0, value.total_seconds())
+    if isinstance(value, int | float):
+        return max(0.0, float(value))
+    if not value or not value.strip():
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is in GMT
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

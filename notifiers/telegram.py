@@ -15,7 +15,6 @@ import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
 from functools import partial
 from typing import Any, ClassVar
 
@@ -36,7 +35,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from notifiers.base import Delivery, Item, Notifier, describe
+from notifiers.base import Delivery, Item, Notifier, describe, retry_after
 from offers.announcements.html import plain_text
 from settings.config import NotifierConfig, secret
 from storage import subscribers
@@ -106,8 +105,7 @@ def client(token: str, base_url: str, timeout: float) -> Bot:
 def retry_seconds(exc: RetryAfter) -> float:
     with warnings.catch_warnings():  # int today, timedelta in a later release: take either
         warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+        return retry_after(exc.retry_after) or 0.0
 
 
 def classify(exc: TelegramError) -> Delivery:
