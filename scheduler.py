@@ -25,7 +25,9 @@ from offers.errors import AwardwatchError, ConfigError
 from panel import add_arguments as add_panel_arguments
 from settings import config as config_module
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_BUSY = 0, 1, 2, 3
+#: A run's outcome; errors exit with their class's ``exit_code`` (2 configuration or
+#: database, 3 busy).
+EXIT_OK, EXIT_FAILED = 0, 1
 #: Files the bot creates (database, WAL, backups, HTTP cache, spreadsheet) hold subscribers'
 #: chat ids and cached pages: readable by the bot's user only (0600 files, 0700 folders).
 UMASK = 0o077
@@ -288,10 +290,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except sqlite3.DatabaseError as exc:  # went bad while running (opening is checked)
-        from storage.db import database_problem
+        from storage.db import DatabaseError, database_problem
 
         print(f"error: {database_problem(_database_of(args), exc)}", file=sys.stderr)
-        return EXIT_CONFIG
+        return DatabaseError.exit_code
     except BrokenPipeError:  # `… | head` stopped reading: not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit would fail again

@@ -465,29 +465,13 @@ def _when(depart: date | None, start: date | None, end: date | None) -> str:
     return ""
 
 
-def split_messages(blocks: Sequence[str], limit: int, separator: str = "\n\n") -> list[str]:
-    """Join blocks into messages of at most ``limit`` characters, breaking between blocks;
-    a block longer than the limit on its own is cut at line, then word, boundaries."""
-    messages: list[str] = []
-    current = ""
-    for block in blocks:
-        for piece in _cut(block, limit):
-            candidate = f"{current}{separator}{piece}" if current else piece
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                messages.append(current)
-                current = piece
-    if current:
-        messages.append(current)
-    return messages
-
-
 def split_counted(
     blocks: Sequence[tuple[str, int]], limit: int, separator: str = "\n\n"
 ) -> list[tuple[str, int]]:
-    """``split_messages`` for blocks tagged with a running count; each message carries the
-    count of the last block that ends in it (a block cut in pieces counts at its last)."""
+    """Join blocks, each tagged with a running count, into messages of at most ``limit``
+    characters, breaking between blocks (a block longer than the limit on its own is cut at
+    line, then word, boundaries); each message carries the count of the last block that ends
+    in it (a block cut in pieces counts at its last)."""
     messages: list[tuple[str, int]] = []
     current, count, before = "", 0, 0
     for block, tag in blocks:
