@@ -11,6 +11,7 @@ and the local commit does not write its rows twice.
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import json
 import random
@@ -32,7 +33,6 @@ from gspread.http_client import HTTPClient
 from gspread.urls import SPREADSHEETS_API_V4_BASE_URL
 from gspread.utils import InsertDataOption, ValueInputOption, ValueRenderOption
 
-from notifiers.base import retry_after
 from offers.errors import ConfigError, SheetsError
 from settings.config import SheetsSettings, secret
 from storage.db import transaction
@@ -88,6 +88,19 @@ class _ElsewhereCredentials(Credentials):
         return False
 
 
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
 def _replayable(method: str, endpoint: str, body: Mapping[str, Any] | None) -> bool:
     """Whether a request may simply be sent again after a 5xx or a lost connection.
 
@@ -134,7 +147,7 @@ class SheetsHTTPClient(HTTPClient):
             raise exc
         if transient and not replayable:
             raise _Retryable(str(exc)) from exc
-        asked = retry_after(exc.response.headers.get("Retry-After"))
+        asked = _retry_after(exc.response.headers.get("Retry-After"))
         # A Retry-After longer than we are willing to block means: try again next run.
         if attempt == self.attempts or (asked is not None and asked > self.max_delay):
             raise exc
