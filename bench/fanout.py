@@ -35,14 +35,17 @@ sys.path.insert(0, str(TESTS))
 
 from fake_telegram import TOKEN, FakeTelegram, _error, _params  # noqa: E402
 
+from chat.store import SqliteSubscribers  # noqa: E402
 from notifiers import plugin  # noqa: E402
-from offers.model import make_offer  # noqa: E402
+from offers.model import (
+    Event,  # noqa: E402
+    make_offer,  # noqa: E402
+)
 from runner.crawl import CrawlResult  # noqa: E402
 from runner.deliver import drain  # noqa: E402
 from runner.pipeline import record  # noqa: E402
 from settings.config import Config, NotifierConfig  # noqa: E402
 from storage.db import connect  # noqa: E402
-from storage.events import Event  # noqa: E402
 
 OVERALL_PER_SECOND = 30
 CHAT_INTERVAL = 1.0
@@ -147,7 +150,7 @@ async def deliver(db: Any, base_url: str) -> tuple[float, int]:
         name="telegram", type="telegram", token_env=TOKEN_ENV, base_url=base_url,
         chats=[{"chat": "1"}], batch_size=1,
     ))  # fmt: skip
-    notifier.db = db  # type: ignore[attr-defined]
+    notifier.attach(SqliteSubscribers(db, notifier.name, "telegram"))
     await notifier.start()
     began = time.perf_counter()
     outcome = await drain(db, [notifier])

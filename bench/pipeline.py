@@ -20,13 +20,15 @@ from typing import Any
 import sqlite_utils
 from _common import Figure, report, timed
 
-from offers.model import make_offer  # noqa: E402
+from offers.model import (
+    Event,  # noqa: E402
+    make_offer,  # noqa: E402
+)
 from offers.rules import Rule  # noqa: E402
 from runner.crawl import CrawlResult  # noqa: E402
 from runner.pipeline import record  # noqa: E402
 from settings.config import Config  # noqa: E402
 from storage.db import connect  # noqa: E402
-from storage.events import Event  # noqa: E402
 
 AIRPORTS = ["JFK", "LAX", "SFO", "ORD", "LHR", "CDG", "FRA", "NRT", "SIN", "DXB", "GRU", "SYD"]
 CABINS = ["Economy", "Premium Economy", "Business", "First"]

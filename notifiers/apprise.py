@@ -23,8 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from notifiers.base import Delivery, Item, Notifier
 from offers.errors import ConfigError
+from offers.model import Event
 from settings.config import NotifierConfig, secret
-from storage.events import Event
 
 
 class AppriseOptions(BaseModel):

@@ -12,8 +12,10 @@ from typing import Any, Protocol
 
 import sqlite_utils
 
+from chat.store import SqliteSubscribers
 from notifiers import plugin
 from notifiers.base import Notifier
+from offers.model import Event
 from runner.browser import SharedBrowser
 from runner.crawl import CrawlResult, Crawls
 from runner.deliver import DeliveryReport, alert_admins, drain
@@ -21,7 +23,6 @@ from runner.health import admin_message
 from runner.pipeline import RunSummary, record
 from settings.config import Config, SourceConfig
 from storage.db import connect
-from storage.events import Event
 from storage.spreadsheet import LocalSpreadsheet
 
 log = logging.getLogger("awardwatch")
@@ -51,7 +52,7 @@ class Bot:
         self.db = db if db is not None else connect(config.bot.database)
         self.notifiers = build_notifiers(config)
         for notifier in self.notifiers:
-            notifier.db = self.db  # type: ignore[attr-defined]
+            notifier.attach(SqliteSubscribers(self.db, notifier.name, notifier.type_name))
         self.sinks = build_sinks(config)
         self._crawls: Crawls | None = None
         self._started = False

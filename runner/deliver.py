@@ -25,8 +25,8 @@ from typing import Any
 import sqlite_utils
 
 from notifiers.base import AdminMessage, Delivery, Item, Notifier, Sending, sending
+from offers.model import Event
 from storage import outbox
-from storage.events import Event
 
 log = logging.getLogger("runner.deliver")
 

@@ -25,14 +25,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from notifiers.webhook import WebhookNotifier  # noqa: E402
-from offers.model import Offer, make_offer  # noqa: E402
+from offers.model import (  # noqa: E402
+    Event,  # noqa: E402
+    Offer,
+    make_offer,
+)
 from runner.crawl import CrawlResult  # noqa: E402
 from runner.deliver import drain  # noqa: E402
 from runner.pipeline import record  # noqa: E402
 from settings.config import Config, NotifierConfig  # noqa: E402
 from storage import outbox  # noqa: E402
 from storage.db import connect  # noqa: E402
-from storage.events import Event  # noqa: E402
 
 SOURCE = "kill-test"
 TARGET = "hook"

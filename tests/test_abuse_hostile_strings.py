@@ -27,10 +27,10 @@ from notifiers.console import ConsoleNotifier
 from notifiers.messenger import MessengerNotifier
 from notifiers.telegram import TelegramNotifier
 from notifiers.webhook import WebhookNotifier
-from offers.model import Offer, make_offer
+from offers.model import Event, Offer, make_offer
 from settings.config import DedupeSettings, NotifierConfig, SheetsSettings
 from storage.db import connect, insert, transaction
-from storage.events import Event, observe
+from storage.events import observe
 from storage.sheets import CELL_LIMIT, GoogleSheet
 from storage.spreadsheet import OFFERS_COLUMNS, LocalSpreadsheet
 

@@ -29,7 +29,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from offers.model import make_offer
+from offers.model import Event, make_offer
 from panel import app as panel
 from panel.export import safe_cell
 from runner.crawl import CrawlResult
@@ -37,7 +37,6 @@ from runner.pipeline import record
 from settings.config import BotSettings, Config
 from storage import outbox, subscribers
 from storage.db import connect
-from storage.events import Event
 from storage.subscribers import Watch
 
 CHROMIUM_ARGS = [
