@@ -1,4 +1,4 @@
-"""``Retry-After`` as every sink reads it (webhooks, Messenger, Telegram, Google Sheets)."""
+"""``Retry-After`` as the notifiers and chat bots read it (webhooks, Messenger, Telegram)."""
 
 from __future__ import annotations
 
