@@ -5,16 +5,17 @@ went instead of raising."""
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from urllib3.exceptions import InvalidHeader
+from urllib3.util.retry import Retry
 
 from offers.errors import ConfigError
 from offers.model import Event, Offer
@@ -553,16 +554,15 @@ def retry_after(value: str | float | timedelta | None) -> float | None:
         return max(0.0, value.total_seconds())
     if isinstance(value, int | float):
         return max(0.0, float(value))
+    return header_seconds(value)
+
+
+def header_seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` header in seconds, read by urllib3 (the reader the Google Sheets
+    client uses too): whole seconds or an HTTP date; None when absent or unreadable."""
     if not value or not value.strip():
         return None
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return Retry().parse_retry_after(value)
+    except InvalidHeader:
         return None
-    if when.tzinfo is None:  # an HTTP date is in GMT
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -12,9 +12,9 @@ from notifiers.base import retry_after
 CASES = [
     ("120", 120.0),
     (" 5 ", 5.0),
-    ("1.5", 1.5),
+    ("1.5", None),  # delta-seconds are whole seconds
     ("0", 0.0),
-    ("-3", 0.0),
+    ("-3", None),
     ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # a date gone by: no wait
     ("soon", None),
     ("", None),
