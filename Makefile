@@ -4,16 +4,27 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_PORT := 8765
 
-.PHONY: install chromium demo run once panel screenshots test lint bench clean
+.PHONY: install locks chromium demo run once panel screenshots test lint bench clean
 
 install: $(VENV)/.installed chromium
 
-$(VENV)/.installed: pyproject.toml requirements.lock
+# A development environment: requirements-dev.lock is requirements.lock (what production
+# installs) plus the dev extra (tests, linters, a local Scrapyd).
+$(VENV)/.installed: pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet -r requirements-dev.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
+
+# Both locks again from pyproject.toml, keeping the versions they pin unless pyproject.toml
+# rules them out (needs uv: `pip install uv`, in any environment).
+UV ?= uv
+locks:
+	$(UV) pip compile pyproject.toml -o requirements.lock --python $(BIN)/python \
+		--custom-compile-command "make locks"
+	$(UV) pip compile pyproject.toml --extra dev -o requirements-dev.lock --python $(BIN)/python \
+		--custom-compile-command "make locks"
 
 # Debian's Chromium where we can install it; otherwise Playwright's own build (needs internet).
 chromium:

@@ -22,9 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from offers.errors import AwardwatchError, ConfigError
+from panel import add_arguments as add_panel_arguments
 from settings import config as config_module
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_BUSY = 0, 1, 2, 3
+#: A run's outcome; errors exit with their class's ``exit_code`` (2 configuration or
+#: database, 3 busy).
+EXIT_OK, EXIT_FAILED = 0, 1
 #: Files the bot creates (database, WAL, backups, HTTP cache, spreadsheet) hold subscribers'
 #: chat ids and cached pages: readable by the bot's user only (0600 files, 0700 folders).
 UMASK = 0o077
@@ -252,15 +255,7 @@ def parser() -> argparse.ArgumentParser:
     resume.set_defaults(func=cmd_resume)
 
     panel = commands.add_parser("panel", help="browse offers, history and health in a browser")
-    panel.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    panel.add_argument("--port", type=int, default=8001, help="port (default: 8001)")
-    panel.add_argument(
-        "--password-env", default=None, metavar="NAME",
-        help="environment variable holding the password (default: AWARDWATCH_PANEL_PASSWORD);"
-        " required, of at least 12 characters, when the host is not 127.0.0.1/localhost",
-    )  # fmt: skip
-    panel.add_argument("--allow-sql", action="store_true",
-                       help="let panel users run their own SELECT queries")  # fmt: skip
+    add_panel_arguments(panel)
     panel.set_defaults(func=cmd_panel)
 
     revive = commands.add_parser("revive", help="queue a notifier's dead deliveries again")
@@ -295,10 +290,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except sqlite3.DatabaseError as exc:  # went bad while running (opening is checked)
-        from storage.db import database_problem
+        from storage.db import DatabaseError, database_problem
 
         print(f"error: {database_problem(_database_of(args), exc)}", file=sys.stderr)
-        return EXIT_CONFIG
+        return DatabaseError.exit_code
     except BrokenPipeError:  # `… | head` stopped reading: not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit would fail again

@@ -10,10 +10,12 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from urllib3.exceptions import InvalidHeader
+from urllib3.util.retry import Retry
 
 from offers.errors import ConfigError
 from offers.model import Event, Offer
@@ -503,29 +505,13 @@ def _when(depart: date | None, start: date | None, end: date | None) -> str:
     return ""
 
 
-def split_messages(blocks: Sequence[str], limit: int, separator: str = "\n\n") -> list[str]:
-    """Join blocks into messages of at most ``limit`` characters, breaking between blocks;
-    a block longer than the limit on its own is cut at line, then word, boundaries."""
-    messages: list[str] = []
-    current = ""
-    for block in blocks:
-        for piece in _cut(block, limit):
-            candidate = f"{current}{separator}{piece}" if current else piece
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                messages.append(current)
-                current = piece
-    if current:
-        messages.append(current)
-    return messages
-
-
 def split_counted(
     blocks: Sequence[tuple[str, int]], limit: int, separator: str = "\n\n"
 ) -> list[tuple[str, int]]:
-    """``split_messages`` for blocks tagged with a running count; each message carries the
-    count of the last block that ends in it (a block cut in pieces counts at its last)."""
+    """Join blocks, each tagged with a running count, into messages of at most ``limit``
+    characters, breaking between blocks (a block longer than the limit on its own is cut at
+    line, then word, boundaries); each message carries the count of the last block that ends
+    in it (a block cut in pieces counts at its last)."""
     messages: list[tuple[str, int]] = []
     current, count, before = "", 0, 0
     for block, tag in blocks:
@@ -560,5 +546,23 @@ def _cut(block: str, limit: int) -> list[str]:
     return pieces
 
 
-def strip_tags(text: str) -> str:
-    return re.sub(r"<[^>]+>", "", text)
+def retry_after(value: str | float | timedelta | None) -> float | None:
+    """Seconds a service asked to wait, from its ``Retry-After``: a header's delta-seconds or
+    HTTP date, or a client library's number or timedelta (python-telegram-bot's
+    ``RetryAfter.retry_after``); None when there is none or it cannot be read."""
+    if isinstance(value, timedelta):
+        return max(0.0, value.total_seconds())
+    if isinstance(value, int | float):
+        return max(0.0, float(value))
+    return header_seconds(value)
+
+
+def header_seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` header in seconds, read by urllib3 (the reader the Google Sheets
+    client uses too): whole seconds or an HTTP date; None when absent or unreadable."""
+    if not value or not value.strip():
+        return None
+    try:
+        return Retry().parse_retry_after(value)
+    except InvalidHeader:
+        return None

@@ -31,8 +31,7 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from notifiers.base import Delivery, Item, Notifier
-from notifiers.webhook import retry_after
+from notifiers.base import Delivery, Item, Notifier, retry_after
 from offers.model import Event
 from settings.config import NotifierConfig, secret
 
@@ -302,14 +301,14 @@ def graph_error(response: httpx.Response) -> Delivery:
         status = response.status_code
         detail = f"HTTP {status}: {response.text[:200]}"
         if status >= 500 or status == 429:
-            return Delivery("retry", detail, retry_after(response))
+            return Delivery("retry", detail, retry_after(response.headers.get("Retry-After")))
         return Delivery("failed", detail)
     return _classify(code, subcode, detail, response)
 
 
 def _classify(code: int, subcode: int, detail: str, response: httpx.Response) -> Delivery:
     if code in RATE_LIMITED:
-        return Delivery("retry", detail, retry_after(response) or 60.0)
+        return Delivery("retry", detail, retry_after(response.headers.get("Retry-After")) or 60.0)
     if code == 10 and subcode == OUTSIDE_WINDOW:
         return Delivery("failed", f"{WINDOW_CLOSED}: {detail}")
     if code == 551 or (code == 100 and subcode == NO_SUCH_USER):

@@ -15,7 +15,6 @@ import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
 from functools import partial
 from typing import Any, ClassVar
 
@@ -35,7 +34,8 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from notifiers.base import Delivery, Item, Notifier, describe, strip_tags
+from notifiers.base import Delivery, Item, Notifier, describe, retry_after
+from offers.announcements.html import plain_text
 from offers.model import Event
 from settings.config import NotifierConfig, secret
 
@@ -103,8 +103,7 @@ def client(token: str, base_url: str, timeout: float) -> Bot:
 def retry_seconds(exc: RetryAfter) -> float:
     with warnings.catch_warnings():  # int today, timedelta in a later release: take either
         warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+        return retry_after(exc.retry_after) or 0.0
 
 
 def classify(exc: TelegramError) -> Delivery:
@@ -271,7 +270,7 @@ class TelegramNotifier(Notifier):
     async def _post_plain(
         self, chat: str, text: str, url: str | None, first: BadRequest
     ) -> Delivery:
-        plain = html.unescape(strip_tags(text))
+        plain = plain_text(text)
         if url:
             plain += f"\nBook: {url}"  # the button may have been what Telegram refused
         slot = await self.pace(chat)

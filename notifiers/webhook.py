@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-from notifiers.base import AdminMessage, Delivery, Item, Notifier, delivery_ids
+from notifiers.base import AdminMessage, Delivery, Item, Notifier, delivery_ids, retry_after
 from settings.config import NotifierConfig, secret
 
 SIGNATURE_HEADER = "X-Awardwatch-Signature"
@@ -142,21 +142,13 @@ def classify(response: httpx.Response) -> Delivery:
     if 200 <= status < 300:
         return Delivery("sent")
     detail = f"HTTP {status}: {response.text[:200]}"
+    wait = retry_after(response.headers.get("Retry-After"))
     if status == 429:
-        return Delivery("retry", detail, retry_after=retry_after(response), rate_limited=True)
+        return Delivery("retry", detail, retry_after=wait, rate_limited=True)
     if status in (408, 425) or status >= 500:
-        return Delivery("retry", detail, retry_after=retry_after(response))
+        return Delivery("retry", detail, retry_after=wait)
     if status in (401, 403):
         return Delivery("rejected", f"the endpoint refused the webhook: {detail}")
     if status == 410:
         return Delivery("gone", detail)
     return Delivery("failed", detail)
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a ``Retry-After`` header (seconds form; dates are rare in APIs)."""
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None

@@ -25,6 +25,8 @@ import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,7 @@ from markupsafe import Markup
 
 from offers.errors import AwardwatchError, ConfigError
 from offers.places import airport_location
+from panel import DEFAULT_PASSWORD_ENV, MIN_PASSWORD, add_arguments
 from panel.export import FormulaSafeCSV
 from settings.config import Config
 
@@ -46,8 +49,8 @@ log = logging.getLogger("panel.app")
 
 #: The name the bot's database has in the panel's URLs, whatever its file is called.
 DATABASE = "awardwatch"
-METADATA = Path(__file__).resolve().parent / "metadata.yaml"
-DEFAULT_PASSWORD_ENV = "AWARDWATCH_PANEL_PASSWORD"
+#: Read through importlib.resources: package data of an installed wheel (or a zipped egg).
+METADATA = resources.files("panel").joinpath("metadata.yaml")
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 #: The tables the panel shows. Any other table, today's or a future migration's, is hidden.
 PUBLIC_TABLES = frozenset({"offers", "events", "runs", "paused"})
@@ -57,7 +60,6 @@ PUBLIC_COLUMNS = frozenset({
     ("outbox", "attempts"), ("outbox", "next_attempt"), ("outbox", "created"),
     ("outbox", "sent_at"), ("outbox", "last_error"),
 })  # fmt: skip
-MIN_PASSWORD = 12
 SETTINGS = {
     "default_page_size": 50,
     "sql_time_limit_ms": 3000,
@@ -219,7 +221,7 @@ def _register_plugin() -> None:
         pm.unregister(name="datasette.handle_exception")
 
 
-def metadata(path: Path = METADATA) -> dict[str, Any]:
+def metadata(path: Path | Traversable = METADATA) -> dict[str, Any]:
     """The panel's Datasette metadata: descriptions, facets, sort orders, canned queries."""
     data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     return data
@@ -395,25 +397,6 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``scheduler.py panel``."""
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8001, help="port (default: 8001)")
-    parser.add_argument(
-        "--password-env",
-        default=None,
-        metavar="NAME",
-        help=f"environment variable holding the password (default: {DEFAULT_PASSWORD_ENV});"
-        f" required, of at least {MIN_PASSWORD} characters, when the host is not"
-        " 127.0.0.1/localhost",
-    )
-    parser.add_argument(
-        "--allow-sql",
-        action="store_true",
-        help="let panel users run their own SELECT queries (hidden tables still read as NULL)",
-    )
-
-
 def command(args: argparse.Namespace) -> int:
     """``scheduler.py panel``: load the config and serve the panel."""
     from settings import config as config_module
@@ -424,7 +407,7 @@ def command(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         password_env=args.password_env,
-        allow_sql=getattr(args, "allow_sql", False),
+        allow_sql=args.allow_sql,
     )
     return 0
 

@@ -8,9 +8,10 @@ import logging
 import os
 import re
 import tomllib
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -331,22 +332,35 @@ def _format(exc: ValidationError, path: Path) -> str:
     return "\n".join(lines)
 
 
-def _missing_env(data: Any, where: str = "") -> list[str]:
-    """Every ``*_env`` key whose environment variable is not set, as ``path: message``."""
-    problems: list[str] = []
+class EnvKey(NamedTuple):
+    """A ``*_env`` key of the config: where it is, the variable it names, and whether its part
+    of the config is in use (not under ``enabled = false``)."""
+
+    path: str
+    name: str
+    active: bool
+
+
+def env_keys(data: Any, where: str = "", *, active: bool = True) -> Iterator[EnvKey]:
+    """Every ``*_env`` key of a config as read from TOML, wherever it is nested: the one walk
+    behind both the check that the variables are set and the list of values logs mask."""
     if isinstance(data, dict):
-        if data.get("enabled") is False:
-            return problems
+        active = active and data.get("enabled") is not False
         for key, value in data.items():
             path = f"{where}.{key}" if where else key
-            if key.endswith("_env") and isinstance(value, str) and not os.environ.get(value):
-                problems.append(f"  {path}: environment variable {value} is not set")
+            if key.endswith("_env") and isinstance(value, str):
+                yield EnvKey(path, value, active)
             else:
-                problems += _missing_env(value, path)
+                yield from env_keys(value, path, active=active)
     elif isinstance(data, list):
         for index, value in enumerate(data):
-            problems += _missing_env(value, f"{where}[{index}]")
-    return problems
+            yield from env_keys(value, f"{where}[{index}]", active=active)
+
+
+def _missing_env(data: Any) -> list[str]:
+    """Every ``*_env`` key of an enabled part whose variable is not set, as ``path: message``."""
+    return [f"  {key.path}: environment variable {key.name} is not set"
+            for key in env_keys(data) if key.active and not os.environ.get(key.name)]  # fmt: skip
 
 
 def load(path: Path | str = "config.toml", *, check_env: bool = True) -> Config:
@@ -407,27 +421,18 @@ def secret_values(path: Path | str) -> list[str]:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return []
     values: list[str] = []
-    for name in _env_names(data):
-        value = os.environ.get(name, "")
+    for key in env_keys(data):
+        value = os.environ.get(key.name, "")
         values += [value, *re.split(r"[\s,]+", value)]
         with contextlib.suppress(ValueError, AttributeError):
-            key = json.loads(value)
-            values += [str(key.get("private_key", "")), str(key.get("private_key_id", ""))]
+            account = json.loads(value)
+            values += [str(account.get(part, "")) for part in ("private_key", "private_key_id")]
     return [v for v in values if v]
 
 
-def _env_names(data: Any) -> list[str]:
-    if isinstance(data, dict):
-        return [v for k, v in data.items() if k.endswith("_env") and isinstance(v, str)] + [
-            name for v in data.values() for name in _env_names(v)
-        ]
-    if isinstance(data, list):
-        return [name for v in data for name in _env_names(v)]
-    return []
-
-
 def secret(name: str) -> str:
-    """The value of the environment variable ``name`` (checked at load time)."""
+    """The value of the environment variable ``name``: the one way code reads a secret the
+    config names in a ``*_env`` key (``load`` has checked it is set, through ``env_keys``)."""
     value = os.environ.get(name)
     if not value:
         raise ConfigError(f"environment variable {name} is not set")

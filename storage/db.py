@@ -1,9 +1,11 @@
 """The SQLite database: opened in WAL mode and migrated to the current schema; one writing
 process at a time (an OS lock file beside it); safe backups.
 
-Migrations are numbered by their place in MIGRATIONS and tracked in ``PRAGMA user_version``,
-so an upgrade keeps existing data: add a function at the end, never edit a released one. Each
-runs in its own transaction: a migration that fails or is killed leaves no trace.
+Migrations are sqlite-utils' ``Migrations``, named after their functions in MIGRATIONS and
+recorded in its ``_sqlite_migrations`` table; ``PRAGMA user_version`` counts them too, as it
+did before, so that an older awardwatch refuses a newer database. An upgrade keeps existing
+data: add a function at the end, never edit a released one. Each runs in its own transaction:
+a migration that fails or is killed leaves no trace.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+from sqlite_utils.migrations import Migrations
 
 from offers.errors import AwardwatchError
 
@@ -242,51 +245,63 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
 ]
 
 
-class _Connection(sqlite3.Connection):
-    """A connection whose commits can be held back: sqlite-utils commits after each schema
-    change on its own, which would split a migration into pieces."""
-
-    holding = False
-
-    def commit(self) -> None:
-        if not self.holding:
-            super().commit()
-
-    def __exit__(self, *exc: Any) -> Any:
-        if self.holding:
-            return False  # the migration's own transaction decides
-        return super().__exit__(*exc)
+#: The name of awardwatch's migrations in sqlite-utils' ``_sqlite_migrations`` table.
+MIGRATION_SET = "awardwatch"
 
 
 def schema_version(db: sqlite_utils.Database) -> int:
+    """How many migrations the database has had, as ``PRAGMA user_version`` counts them: kept
+    beside sqlite-utils' record so that an older awardwatch still recognises a newer database."""
     return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _steps() -> Migrations:
+    steps = Migrations(MIGRATION_SET)
+    for step in MIGRATIONS:
+        steps()(step)
+    return steps
 
 
 def migrate(db: sqlite_utils.Database) -> int:
     """Apply the migrations this database has not had yet, each all or nothing; return the
     new version. A database from a newer awardwatch is refused, not touched."""
-    conn = db.conn
-    while (version := schema_version(db)) < len(MIGRATIONS):
-        db.execute("BEGIN IMMEDIATE")  # a second process waits here, then sees the new version
-        if isinstance(conn, _Connection):
-            conn.holding = True
-        try:
-            if schema_version(db) == version:
-                MIGRATIONS[version](db)
-                db.execute(f"PRAGMA user_version = {version + 1}")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        finally:
-            if isinstance(conn, _Connection):
-                conn.holding = False
-        db.execute("COMMIT")
-    if version > len(MIGRATIONS):
+    steps = _steps()
+    while True:
+        version = _known_version(db, steps)
+        if version == len(MIGRATIONS) and len(steps.applied(db)) == version:
+            return version
+        # one migration a transaction; a second process waits here, then sees it done
+        with transaction(db):
+            _adopt(db, steps)
+            pending = steps.pending(db)
+            if pending:
+                steps.apply(db, stop_before=[step.name for step in pending[1:]])
+                db.execute(f"PRAGMA user_version = {len(steps.applied(db))}")
+
+
+def _known_version(db: sqlite_utils.Database, steps: Migrations) -> int:
+    """The database's schema version, or DatabaseError when this awardwatch is too old for it."""
+    version = schema_version(db)
+    applied = [step.name for step in steps.applied(db)]
+    known = {step.__name__ for step in MIGRATIONS}
+    if version > len(MIGRATIONS) or not known.issuperset(applied):
         raise DatabaseError(
-            f"the database has schema version {version}, newer than this awardwatch's "
-            f"{len(MIGRATIONS)}: run the newer awardwatch, or restore a backup"
+            f"the database has schema version {max(version, len(applied))}, newer than this "
+            f"awardwatch's {len(MIGRATIONS)}: run the newer awardwatch, or restore a backup"
         )
     return version
+
+
+def _adopt(db: sqlite_utils.Database, steps: Migrations) -> None:
+    """Record in sqlite-utils' table the migrations a database counted only in
+    ``user_version`` (awardwatch before it used sqlite-utils' migrations), so none runs again."""
+    steps.ensure_migrations_table(db)
+    if steps.applied(db):
+        return
+    db.table(Migrations.migrations_table).insert_all(
+        {"migration_set": MIGRATION_SET, "name": step.__name__, "applied_at": "user_version"}
+        for step in MIGRATIONS[: schema_version(db)]
+    )
 
 
 def connect(path: Path | str) -> sqlite_utils.Database:
@@ -297,7 +312,7 @@ def connect(path: Path | str) -> sqlite_utils.Database:
         if not memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None,
-                               check_same_thread=False, factory=_Connection)  # fmt: skip
+                               check_same_thread=False)  # fmt: skip
         db = sqlite_utils.Database(conn)
         if not memory:
             db.enable_wal()
@@ -416,8 +431,10 @@ def _copy(source: Path, target: Path) -> None:
 
 @contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """All-or-nothing writes. Inside, write with ``db.execute`` only: sqlite-utils' own
-    insert methods commit on their own and would end the transaction early."""
+    """All-or-nothing writes (sqlite-utils' own methods inside it join the transaction).
+    Unlike ``db.atomic()``, which begins a deferred transaction, it takes the write lock at
+    once (``BEGIN IMMEDIATE``): a deferred transaction that reads and then writes fails with
+    "database is locked", without waiting, when another process wrote in between."""
     db.execute("BEGIN IMMEDIATE")
     try:
         yield db

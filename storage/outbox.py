@@ -162,10 +162,6 @@ def revive(db: sqlite_utils.Database, target: str, now: datetime) -> int:
     return cursor.rowcount
 
 
-def dead_letters(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    return list(db.query("SELECT * FROM outbox WHERE status = ? ORDER BY id", [DEAD]))
-
-
 def last_sent(db: sqlite_utils.Database, target: str, chat: str) -> datetime | None:
     """When ``target`` last delivered to ``chat``, if ever."""
     row = db.execute(

@@ -11,7 +11,7 @@ and the local commit does not write its rows twice.
 
 from __future__ import annotations
 
-import email.utils
+import contextlib
 import hashlib
 import json
 import random
@@ -32,6 +32,8 @@ from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 from gspread.urls import SPREADSHEETS_API_V4_BASE_URL
 from gspread.utils import InsertDataOption, ValueInputOption, ValueRenderOption
+from urllib3.exceptions import InvalidHeader
+from urllib3.util.retry import Retry
 
 from offers.errors import ConfigError, SheetsError
 from settings.config import SheetsSettings, secret
@@ -89,16 +91,11 @@ class _ElsewhereCredentials(Credentials):
 
 
 def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    """Seconds from a Retry-After header (whole seconds or an HTTP date), read by urllib3 as
+    ``notifiers.base.header_seconds`` reads it; None when absent or unreadable."""
+    with contextlib.suppress(InvalidHeader):
+        return Retry().parse_retry_after(value) if value and value.strip() else None
+    return None
 
 
 def _replayable(method: str, endpoint: str, body: Mapping[str, Any] | None) -> bool:

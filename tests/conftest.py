@@ -71,6 +71,27 @@ def config_for(tmp_path: Path, sites: Sites) -> Any:
     return make
 
 
+def bot_config(tmp_path: Path, sources: str) -> Path:
+    """A config.toml in ``tmp_path`` with its database and spreadsheet there, a console
+    notifier and ``sources`` (TOML of the [[sources]] entries)."""
+    path = tmp_path / "config.toml"
+    path.write_text(f"""
+[bot]
+database = {json.dumps(str(tmp_path / "bot.db"))}
+contact = "tests@example.org"
+
+[spreadsheet]
+path = {json.dumps(str(tmp_path / "offers.xlsx"))}
+
+[[notifiers]]
+name = "console"
+type = "console"
+
+{sources}
+""")
+    return path
+
+
 def cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:

@@ -98,7 +98,11 @@ def test_every_exit_code_is_documented() -> None:
     import scheduler
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    codes = (scheduler.EXIT_OK, scheduler.EXIT_FAILED, scheduler.EXIT_CONFIG, scheduler.EXIT_BUSY)
+    from offers.errors import ConfigError
+    from storage.db import DatabaseBusy, DatabaseError
+
+    assert DatabaseError.exit_code == ConfigError.exit_code
+    codes = (scheduler.EXIT_OK, scheduler.EXIT_FAILED, ConfigError.exit_code, DatabaseBusy.exit_code)
     assert codes == (0, 1, 2, 3)
     assert all(f"\n| {code} | " in readme for code in codes)
     assert "another awardwatch process (pid" in readme

@@ -32,6 +32,8 @@ BAD = [
      "notifiers[0].token_env: environment variable AWARDWATCH_TEST_UNSET is not set"),
     ("[[notifiers]]\nname = 'x'\ntype = 'console'\nrules = ['nope']\n", "routes unknown rule 'nope'"),
     ("[bot\n", "not valid TOML"),
+    (GOOD_SOURCE.replace('kind = "page"', 'kind = "api"').replace('item = ".deal"', 'items = "deals["'),
+     "sources[0].options.items: 'deals[' is not a JMESPath expression (Invalid jmespath expression at column 6)"),
 ]  # fmt: skip
 
 

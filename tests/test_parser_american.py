@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -71,33 +70,9 @@ def test_no_flights_is_an_empty_result() -> None:
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        (b"<html><body>Oops</body></html>", "not JSON"),
-        (b"[1, 2]", "not a JSON object"),
-        (b'{"error": "", "responseMetadata": {}}', "no slices"),
         (b'{"error": "500", "slices": []}', "search error"),
     ],
 )
 def test_malformed_bodies_are_refused_with_a_reason(body: bytes, reason: str) -> None:
     with pytest.raises(MalformedResponse, match=reason):
         run(body)
-
-
-#: Values a changed API might put where a record was.
-ODD_VALUES = [None, ["x"], "x"]
-
-
-@pytest.mark.parametrize("odd", ODD_VALUES)
-def test_a_slice_or_product_of_another_type_costs_only_itself(odd: Any) -> None:
-    saved = json.loads((FIXTURES / "itinerary-search.json").read_bytes())
-    whole, _ = run(json.dumps(saved).encode())
-    saved["slices"][1] = odd
-    offers, rejected = run(json.dumps(saved).encode())
-    # slice 2 gave 3 of the 10 offers; the slices around it still give theirs
-    assert offers == whole[:4] + whole[7:]
-    assert rejected == ["unreadable record: AttributeError"]
-    saved = json.loads((FIXTURES / "itinerary-search.json").read_bytes())
-    saved["slices"][0]["pricingDetail"][0] = odd
-    offers, rejected = run(json.dumps(saved).encode())
-    # the odd product was slice 1's economy web special; its other products are kept
-    assert offers == whole[1:]
-    assert rejected == ["unreadable record: AttributeError"]

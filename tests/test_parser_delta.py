@@ -3,7 +3,6 @@ records of its shape and a deals page."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +115,8 @@ def test_deals_selectors_are_configurable() -> None:
             "https://www.delta.com/content/system-unavailable1.html",
         ),
         (
-            b"<html><body><p>Something went wrong. Reference #100904A</p></body></html>",
-            "https://www.delta.com/",
+            b'{"itinerary": []}',
+            "https://www.delta.com/content/system-unavailable1.html",
         ),
     ],
 )
@@ -129,26 +128,10 @@ def test_block_pages(body: bytes, url: str) -> None:
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        (b"", "not JSON"),
-        (b"\xff\xfe garbage", "not JSON"),
         (b'{"shoppingError": {"error": {"message": "no flights"}}}', "no itinerary"),
+        (b"[1, 2]", "not a JSON object"),
     ],
 )
 def test_malformed_bodies_are_refused_with_a_reason(body: bytes, reason: str) -> None:
     with pytest.raises(MalformedResponse, match=reason):
         run(body)
-
-
-#: Values a changed API might put where a record was.
-ODD_VALUES = [None, ["x"], "x"]
-
-
-@pytest.mark.parametrize("odd", ODD_VALUES)
-def test_a_trip_of_another_type_costs_only_that_trip(odd: Any) -> None:
-    saved = json.loads((FIXTURES / "shop-search.json").read_bytes())
-    whole, _ = run(json.dumps(saved).encode())
-    saved["itinerary"][1]["trip"][0] = odd
-    offers, rejected = run(json.dumps(saved).encode())
-    # trip 2 gave one offer and two sold-out fares; trips 1 and 3 still give theirs
-    assert offers == whole[:2] + whole[3:]
-    assert rejected == ["sold out", "unreadable record: AttributeError", "sold out"]

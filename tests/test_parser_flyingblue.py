@@ -104,8 +104,6 @@ def test_gateway_refusal_is_a_block() -> None:
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        (b"", "empty response"),
-        (b"<html><body>Service unavailable</body></html>", "not JSON"),
         (b"[1, 2]", "not an object"),
         (b'{"recommendations": []}', "no bestOffers list"),
         (
@@ -130,17 +128,9 @@ ODD_VALUES = [None, ["x"], "x"]
 
 
 @pytest.mark.parametrize("odd", ODD_VALUES)
-def test_an_offer_or_connection_of_another_type_costs_only_that_offer(odd: Any) -> None:
+def test_a_bound_of_another_type_costs_its_whole_trip(odd: Any) -> None:
     saved = json.loads((FIXTURES / "best-fare-offers-mixed.json").read_bytes())
     whole = offers(run(json.dumps(saved).encode()))
-    saved["bestOffers"][2] = odd
-    results = run(json.dumps(saved).encode())
-    assert offers(results) == whole[:2]
-    assert [r.reason for r in results if isinstance(r, Rejected)] == [
-        "offer is not an object",
-        *KNOWN_REJECTIONS,
-    ]
-    saved = json.loads((FIXTURES / "best-fare-offers-mixed.json").read_bytes())
     saved["bestOffers"][1]["connections"][1] = odd
     results = run(json.dumps(saved).encode())
     # the round trip's bounds are priced together: without its way back it is no offer at all

@@ -70,6 +70,59 @@ def test_api_malformed_body(body: bytes) -> None:
         list(api.parse(body, context("aa-deals-api", "http://x/")))
 
 
+API_BODY = b"""{"result": {"deals": [
+  {"route": {"from": "JFK", "stops": ["LHR", "CDG"]}, "deal-info": {"miles": 30000},
+   "fares": [{"cabin": "economy"}, {"cabin": "business"}]},
+  {"route": {"from": "BOS", "stops": []}, "deal-info": {"miles": 90000}, "fares": []}
+]}}"""
+
+#: (items path, field path, the field's value in each offer): JMESPath, and the dotted paths
+#: of earlier configs read the same way.
+API_PATHS = [
+    ("result.deals", "route.from", ["JFK", "BOS"]),
+    ("result.deals", 'route."from"', ["JFK", "BOS"]),
+    ("result.deals", "route.stops[0]", ["LHR", None]),
+    ("result.deals", "route.stops.0", ["LHR", None]),
+    ("result.deals", "fares[?cabin=='business'].cabin | [0]", ["business", None]),
+    ("result.deals", '"deal-info".miles', [30000, 90000]),
+    ("result.deals", "deal-info.miles", [30000, 90000]),
+    ("result.deals", "route", [None, None]),  # an object is no field value
+    ("result.deals", "nowhere", [None, None]),
+    ("result.deals[?\"deal-info\".miles < `50000`]", "route.from", ["JFK"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("items", "path", "expected"), API_PATHS)
+def test_api_paths_are_jmespath(items: str, path: str, expected: list[object]) -> None:
+    options = api.Options(items=items, fields={"origin": path})
+    ctx = ParseContext(source="deals", url="http://x/", options=options)
+    assert [row["origin"] for row in api.parse(API_BODY, ctx)] == expected  # type: ignore[index]
+
+
+def test_the_whole_document_as_the_list_of_offers() -> None:
+    ctx = ParseContext(source="d", url="http://x/", options=api.Options(fields={"miles": "m"}))
+    assert [row["miles"] for row in api.parse(b'[{"m": 1}, {"m": 2}]', ctx)] == [1, 2]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("path", "reason"), [
+    ("route..from", "'route..from' is not a JMESPath expression (Expecting"),
+    ("deals[", "'deals[' is not a JMESPath expression (Invalid jmespath expression at column 6)"),
+    ("a | | b", "'a | | b' is not a JMESPath expression (invalid token at column 4)"),
+    ("lenght(route)", "'lenght(route)': Unknown function: lenght()"),
+    ("length(a, b)", "'length(a, b)': Expected 1 argument for function length(), received 2"),
+])  # fmt: skip
+def test_a_bad_api_path_is_refused_at_load_naming_it(path: str, reason: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        api.Options(fields={"origin": path})
+    assert reason in str(caught.value)
+
+
+def test_a_function_given_the_wrong_type_is_a_missing_value() -> None:
+    ctx = ParseContext(source="d", url="http://x/",
+                       options=api.Options(fields={"miles": "length(m)"}))  # fmt: skip
+    assert [row["miles"] for row in api.parse(b'[{"m": "abc"}, {"m": 5}]', ctx)] == [3, None]  # type: ignore[index]
+
+
 def test_selectors_are_checked_at_load(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="bad selector"):
         page.Options(item="li[[", fields={"miles": ".m"})

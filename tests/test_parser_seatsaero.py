@@ -121,8 +121,6 @@ def test_extra_program_names() -> None:
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        (b"", "empty response"),
-        (b"<html><title>Just a moment...</title></html>", "not JSON"),
         (b'{"error": "invalid API key"}', "no data list"),
         (b'[{"ID": "x"}]', "no data list"),
     ],
@@ -168,14 +166,10 @@ ODD_VALUES = [None, ["x"], "x"]
 
 
 @pytest.mark.parametrize("odd", ODD_VALUES)
-def test_a_record_of_another_type_costs_only_that_record(odd: Any) -> None:
+def test_a_route_field_of_another_type_costs_only_its_record(odd: Any) -> None:
     saved = json.loads((FIXTURES / "availability-page.json").read_bytes())
     whole = run(json.dumps(saved).encode())
-    saved["data"][0] = odd
-    results = run(json.dumps(saved).encode())
-    # record 1 gave MEX-ORD in economy and business; the other 9 records still give theirs
-    assert results == [Rejected("record without a route"), *whole[2:]]
-    saved = json.loads((FIXTURES / "availability-page.json").read_bytes())
     saved["data"][0]["Route"]["DestinationAirport"] = [odd]
     results = run(json.dumps(saved).encode())
+    # record 1 gave MEX-ORD in economy and business; the other 9 records still give theirs
     assert results == [Rejected("unreadable record: TypeError"), *whole[2:]]

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import cli, run_once
+from conftest import bot_config, cli, run_once
 from fake_airline_apis import CURSOR, OFFERS_PATH, FakeAirlineApis
 from scrapy.utils.test import get_crawler
 
@@ -163,23 +163,7 @@ def api() -> Iterator[FakeAirlineApis]:
 
 
 def write_config(tmp_path: Path, source: str) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[bot]
-database = "{tmp_path / "bot.db"}"
-
-[spreadsheet]
-path = "{tmp_path / "offers.xlsx"}"
-
-[[notifiers]]
-name = "console"
-type = "console"
-
-{source}
-"""
-    )
-    return path
+    return bot_config(tmp_path, source)
 
 
 def seatsaero_records(day: date) -> list[dict[str, Any]]:

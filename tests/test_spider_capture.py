@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import sqlite_utils
 from airline_site import Answer, json_answer, page, serve
-from conftest import run_once
+from conftest import bot_config, run_once
 
 from scrapers.spiders.american import AmericanSpider
 from scrapers.spiders.capture import Search, searches
@@ -156,19 +156,9 @@ def test_american_loads_the_booking_page_then_posts_the_award_search_from_it() -
 
 
 def write_config(tmp_path: Path, kind: str, base_url: str, watch: str, options: str = "") -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(f"""
-[bot]
-database = {json.dumps(str(tmp_path / "bot.db"))}
-contact = "tests@example.org"
-
-[spreadsheet]
-path = {json.dumps(str(tmp_path / "offers.xlsx"))}
-
-[[notifiers]]
-name = "console"
-type = "console"
-
+    return bot_config(
+        tmp_path,
+        f"""
 [[sources]]
 name = "{kind}-test"
 kind = "{kind}"
@@ -182,8 +172,8 @@ capture_timeout = 20
 {options}
 [[sources.watch]]
 {watch}
-""")
-    return path
+""",
+    )
 
 
 def stored(tmp_path: Path) -> list[dict[str, Any]]:

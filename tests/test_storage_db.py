@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import sqlite_utils
 from receiver import Answer, queue_events, receiver
+from sqlite_utils.migrations import Migrations
 
 from notifiers.webhook import WebhookNotifier
 from runner.deliver import drain
@@ -31,6 +32,8 @@ from storage.db import (
     connect,
     writer_lock,
 )
+
+MIGRATIONS_TABLE = Migrations.migrations_table
 
 
 def test_a_failing_migration_leaves_no_trace(tmp_path: Path, monkeypatch: Any) -> None:
@@ -60,6 +63,46 @@ def test_a_database_from_a_newer_awardwatch_is_refused(tmp_path: Path) -> None:
         connect(path)
     assert f"version {len(MIGRATIONS) + 3}" in str(caught.value)
     assert f"this awardwatch's {len(MIGRATIONS)}" in str(caught.value)
+
+
+def _made_before_sqlite_utils_migrations(path: Path, version: int) -> None:
+    """A database as awardwatch made it when ``PRAGMA user_version`` alone counted migrations."""
+    old = sqlite_utils.Database(path)
+    for step in MIGRATIONS[:version]:
+        step(old)
+    old.execute(f"PRAGMA user_version = {version}")
+    old.table("runs").insert({"source": "kept", "status": "ok"})
+    old.close()
+
+
+@pytest.mark.parametrize("version", [len(MIGRATIONS), 4, 1])
+def test_an_older_database_runs_only_the_migrations_it_lacks(tmp_path: Path, version: int) -> None:
+    path = tmp_path / "bot.db"
+    _made_before_sqlite_utils_migrations(path, version)
+    db = connect(path)  # a migration run twice would fail: its tables exist already
+    assert [m["name"] for m in db.query(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY id")] == [
+        step.__name__ for step in MIGRATIONS
+    ]
+    adopted = db.execute(
+        f"SELECT count(*) FROM {MIGRATIONS_TABLE} WHERE applied_at = 'user_version'"
+    )
+    assert adopted.fetchone()[0] == version
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert db.execute("SELECT source FROM runs").fetchall() == [("kept",)]
+    db.conn.close()
+    assert connect(path).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_a_database_with_migrations_this_awardwatch_lacks_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    connect(path).table(MIGRATIONS_TABLE).insert(
+        {"migration_set": "awardwatch", "name": "_from_the_future", "applied_at": "later"}
+    )
+    with pytest.raises(DatabaseError) as caught:
+        connect(path)
+    assert f"version {len(MIGRATIONS) + 1}, newer than this awardwatch's {len(MIGRATIONS)}" in str(
+        caught.value
+    )
 
 
 def test_two_processes_create_a_fresh_database_together(tmp_path: Path) -> None:

@@ -55,8 +55,9 @@ def _by_host(link: str | None) -> str | None:
     host = urlparse(link or "").netloc.lower()
     if not host:
         return None
-    for _, found in find_programs(host.replace(".", " ")):
-        return found
+    named = find_programs(host.replace(".", " "))
+    if named:
+        return named[0][1]
     for pid, program in programs().items():
         if any(n.endswith((".com", ".fr", ".de")) and n in host for n in program.names):
             return pid

@@ -1,5 +1,7 @@
 """The text of an HTML fragment as a post reader wants it: one line per paragraph, list item or
-table row, so that a list of routes keeps each route with its own price.
+table row, so that a list of routes keeps each route with its own price. The one HTML-to-text
+function of the project: feeds read posts with it, and a chat message a service refused as
+HTML is sent again as its plain text.
 
 The tree is walked with an explicit stack, never by recursion or by editing it, so a fragment
 nested thousands of elements deep costs what a flat one of the same size costs.

@@ -8,7 +8,8 @@ Each source kind is one module here, named after the kind, with:
   cannot be read, :class:`Rejected` with the reason. A body that is not the expected format
   raises :class:`MalformedResponse`; a block or challenge page raises :class:`BlockedResponse`.
 
-The same function runs in a crawl, in ``scheduler.py parse`` and in unit tests.
+The same function runs in a crawl, in ``scheduler.py parse`` and in unit tests. ``airline`` is
+not a kind: it is the shared base of the airline kinds (american, delta, united, southwest).
 """
 
 from __future__ import annotations
@@ -131,10 +132,14 @@ def json_object(body: bytes) -> dict[str, Any]:
 Parser = Callable[[bytes, ParseContext], Iterator[Parsed]]
 
 
+#: Modules here that are a shared base of several kinds, not a kind.
+BASES = frozenset({"airline"})
+
+
 def _kinds() -> tuple[str, ...]:
     package = importlib.import_module(__name__)
     names = (m.name for m in pkgutil.iter_modules(package.__path__))
-    return tuple(sorted(name for name in names if not name.startswith("_")))
+    return tuple(sorted(n for n in names if not n.startswith("_") and n not in BASES))
 
 
 KINDS: tuple[str, ...] = _kinds()

@@ -16,26 +16,16 @@ from urllib.parse import urlencode
 
 from pydantic import Field
 
-from scrapers.parsers import (
-    MalformedResponse,
-    ParseContext,
-    Parsed,
-    Rejected,
-    SiteOptions,
-    each,
-    json_object,
-)
+from offers.errors import MalformedResponse
+from scrapers.parsers import ParseContext, Parsed, Rejected, SiteOptions, airline
 
 SEARCH_PATH = "/booking/api/search/itinerary"
 #: aa.com's answer when no flight matches: an empty result, not a failure.
 NO_FLIGHTS = "309"
 
-PRODUCT_CABINS = {
-    "COACH": "economy",
-    "PREMIUM_ECONOMY": "premium_economy",
-    "BUSINESS": "business",
-    "FIRST": "first",
-}
+PRODUCT_CABINS = airline.cabins(
+    economy=["COACH"], premium_economy=["PREMIUM_ECONOMY"], business=["BUSINESS"], first=["FIRST"]
+)
 
 
 class Options(SiteOptions):
@@ -100,94 +90,51 @@ def booking_url(
     return f"{base_url.rstrip('/')}/booking/search?{urlencode(query)}"
 
 
+AIRLINE = airline.Airline("american", "AA", "aa.com", booking_url, Options)
+
+
 def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
-    data = json_object(body)
+    data = AIRLINE.answer(body, ctx.url)
     error = str(data.get("error") or "")
-    slices = data.get("slices")
-    if error == NO_FLIGHTS and not slices:
+    if error == NO_FLIGHTS and not data.get("slices"):
         return
     if error:
         raise MalformedResponse(f"aa.com search error {error!r}")
-    if not isinstance(slices, list):
-        raise MalformedResponse("no slices: not an aa.com itinerary search response")
-    # a slice of an unexpected shape costs that slice only
-    yield from each(slices, lambda itinerary: _slice_offers(itinerary, ctx))
+    slices = airline.records(data, ("slices",), "not an aa.com itinerary search response")
+    yield from airline.walk(slices, (), lambda itinerary: _slice_offers(itinerary, ctx))
 
 
 def _slice_offers(itinerary: dict[str, Any], ctx: ParseContext) -> Iterator[Parsed]:
-    products = itinerary.get("pricingDetail") or []
-    if not isinstance(products, list):
-        raise TypeError("pricingDetail is not a list")
-    seen: set[tuple[Any, ...]] = set()
-    # a product of an unexpected shape costs that product only
-    for result in each(products, lambda product: _available(itinerary, product, ctx)):
-        if isinstance(result, dict):
-            identity = (result["cabin"], result["miles"], result["promo"])
-            if identity in seen:
-                continue
-            seen.add(identity)
-        yield result
+    flight = _flight(itinerary)
+    products = airline.children(itinerary, "pricingDetail")
+    return airline.fares(products, lambda product: _product(flight, product, ctx))
 
 
-def _available(
-    itinerary: dict[str, Any], product: dict[str, Any], ctx: ParseContext
-) -> list[Parsed]:
+def _flight(itinerary: dict[str, Any]) -> airline.Flight:
+    """A slice: the whole trip, connections included."""
+    segments = airline.objects(itinerary.get("segments"))
+    destination = airline.dig(itinerary, "destination", "code")
+    return airline.Flight(
+        airline.dig(itinerary, "origin", "code"),
+        destination,
+        itinerary.get("departureDateTime"),
+        carriers=[airline.dig(s, "flight", "carrierCode") for s in segments],
+        numbers=[airline.dig(s, "flight", "flightNumber") for s in segments],
+        stops=[*(airline.dig(s, "origin", "code") for s in segments), destination],
+    )
+
+
+def _product(flight: airline.Flight, product: dict[str, Any], ctx: ParseContext) -> Parsed | None:
     if not product.get("productAvailable"):
-        return []  # a product the flight does not sell
-    return [_product(itinerary, product, ctx)]
-
-
-def _product(itinerary: dict[str, Any], product: dict[str, Any], ctx: ParseContext) -> Parsed:
+        return None  # a product the flight does not sell
     miles = product.get("perPassengerAwardPoints")
     if not miles:
         return Rejected("unpriced")
     cabin = PRODUCT_CABINS.get(str(product.get("productType")))
     if cabin is None:
         return Rejected(f"unknown product type {product.get('productType')}")
-    options: Options = ctx.options or Options()
-    origin = (itinerary.get("origin") or {}).get("code")
-    destination = (itinerary.get("destination") or {}).get("code")
-    day = str(itinerary.get("departureDateTime") or "")[:10]
     taxes = product.get("perPassengerTaxesAndFees") or {}
-    special = bool(product.get("webSpecial"))
-    return {
-        "program": ctx.program or "american",
-        "title": _title(itinerary),
-        "airline": _carriers(itinerary),
-        "origin": origin,
-        "destination": destination,
-        "depart_date": day,
-        "cabin": cabin,
-        "miles": int(miles),
-        "taxes": taxes.get("amount"),
-        "currency": taxes.get("currency"),
-        "promo": special,
-        "promo_reason": "AAdvantage web special" if special else None,
-        "seats": product.get("seatsRemaining") or None,
-        "url": _link(options, origin, destination, day),
-        "trip": "one-way",
-    }
-
-
-def _segments(itinerary: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for s in itinerary.get("segments") or [] if isinstance(s, dict)]
-
-
-def _carriers(itinerary: dict[str, Any]) -> str | None:
-    codes = [(s.get("flight") or {}).get("carrierCode") for s in _segments(itinerary)]
-    return "/".join(dict.fromkeys(c for c in codes if c)) or None
-
-
-def _title(itinerary: dict[str, Any]) -> str:
-    segments = _segments(itinerary)
-    numbers = "/".join(str((s.get("flight") or {}).get("flightNumber") or "") for s in segments)
-    stops = [(s.get("origin") or {}).get("code") for s in segments]
-    stops.append((itinerary.get("destination") or {}).get("code"))
-    return f"{_carriers(itinerary) or 'AA'} {numbers} {'-'.join(str(p) for p in stops if p)}"
-
-
-def _link(options: Options, origin: Any, destination: Any, day: str) -> str | None:
-    try:
-        return booking_url(options.base_url, str(origin), str(destination), date.fromisoformat(day))
-    except ValueError:
-        return None
+    special = "AAdvantage web special" if product.get("webSpecial") else None
+    seats = product.get("seatsRemaining")
+    fare = airline.Fare(cabin, miles, taxes.get("amount"), taxes.get("currency"), special, seats)
+    return AIRLINE.offer(ctx, flight, fare)

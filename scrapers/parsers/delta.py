@@ -18,31 +18,18 @@ from parsel import Selector
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from offers.model import CABINS
-from scrapers.parsers import (
-    BlockedResponse,
-    MalformedResponse,
-    ParseContext,
-    Parsed,
-    Rejected,
-    SiteOptions,
-    each,
-    json_value,
-)
+from scrapers.parsers import ParseContext, Parsed, Rejected, SiteOptions, airline
 from scrapers.parsers.page import select
 
 #: Signs of Delta's block page: a redirect to the outage page, or its error reference.
-BLOCK_MARKERS = ("system-unavailable1.html", "#100904A")
+BLOCK_URLS = ("system-unavailable1.html",)
+BLOCK_TEXT = (*BLOCK_URLS, "#100904A")
 
 #: Fare brand (``dominantSegmentBrandId``) -> cabin. Comfort+ counts as premium economy, as
 #: ``offers.text`` reads it; Delta's domestic First is its own cabin.
-BRAND_CABINS = {
-    "BE": "economy",
-    "MAIN": "economy",
-    "DCP": "premium_economy",
-    "DPPS": "premium_economy",
-    "FIRST": "first",
-    "D1": "business",
-}
+BRAND_CABINS = airline.cabins(
+    economy=["BE", "MAIN"], premium_economy=["DCP", "DPPS"], first=["FIRST"], business=["D1"]
+)
 
 
 class DealsPage(BaseModel):
@@ -107,66 +94,45 @@ def search_url(base_url: str, origin: str, destination: str, day: date, passenge
     return f"{base_url.rstrip('/')}/flight-search/search?{urlencode(query)}"
 
 
-def blocked(body: bytes, url: str = "") -> str | None:
-    """Why this body or URL is Delta's block page, or None."""
-    if BLOCK_MARKERS[0] in url:
-        return "redirected to system-unavailable1.html"
-    head = body[:50_000].decode("utf-8", errors="replace")
-    for marker in BLOCK_MARKERS:
-        if marker in head:
-            return f"block page ({marker})"
-    return None
+AIRLINE = airline.Airline("delta", "DL", "delta.com", search_url, Options, BLOCK_TEXT, BLOCK_URLS)
+blocked = AIRLINE.blocked
 
 
 def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
-    reason = blocked(body, ctx.url)
-    if reason:
-        raise BlockedResponse(f"delta.com: {reason}")
     if body.lstrip()[:1] == b"<":
+        AIRLINE.refuse_blocks(body, ctx.url)
         yield from parse_deals(body, ctx)
         return
-    # an itinerary or trip of an unexpected shape costs that record only
-    yield from each(_itineraries(body), lambda itinerary: _itinerary_offers(itinerary, ctx))
-
-
-def _itineraries(body: bytes) -> list[Any]:
-    try:
-        data = json_value(body)
-    except (UnicodeDecodeError, ValueError):
-        raise MalformedResponse("not JSON and not a page") from None
-    if not isinstance(data, dict) or not isinstance(data.get("itinerary"), list):
-        raise MalformedResponse("no itinerary list: not a Delta award search response")
-    return list(data["itinerary"])
-
-
-def _itinerary_offers(itinerary: dict[str, Any], ctx: ParseContext) -> Iterator[Parsed]:
-    trips = itinerary.get("trip") or []
-    if not isinstance(trips, list):
-        raise TypeError("trip is not a list")
-    return each(trips, lambda trip: _trip_offers(trip, ctx))
+    data = AIRLINE.answer(body, ctx.url)
+    itineraries = airline.records(data, ("itinerary",), "not a Delta award search response")
+    yield from airline.walk(itineraries, ("trip",), lambda trip: _trip_offers(trip, ctx))
 
 
 def _trip_offers(trip: dict[str, Any], ctx: ParseContext) -> Iterator[Parsed]:
-    seat_urls = trip.get("viewSeatUrls") or []
-    if not seat_urls or not isinstance(seat_urls[0], dict):
-        yield Rejected("no fares")
-        return
-    offers = ((seat_urls[0].get("fareOffer") or {}).get("itineraryOfferList")) or []
+    # the later viewSeatUrls entries repeat the first
+    first = airline.dig(trip.get("viewSeatUrls"), 0)
+    if not isinstance(first, dict):
+        return iter([Rejected("no fares")])
+    offers = airline.dig(first, "fareOffer", "itineraryOfferList") or []
     if not isinstance(offers, list):
         raise TypeError("itineraryOfferList is not a list")
-    seen: set[tuple[str, int]] = set()
-    for offer in offers:
-        result = _fare(trip, offer, ctx)
-        if isinstance(result, dict):
-            identity = (str(offer.get("dominantSegmentBrandId")), result["miles"])
-            if identity in seen:
-                continue
-            seen.add(identity)
-        if result is not None:
-            yield result
+    flight = _flight(trip)
+    return airline.fares(offers, lambda offer: _fare(flight, offer, ctx))
 
 
-def _fare(trip: dict[str, Any], offer: dict[str, Any], ctx: ParseContext) -> Parsed | None:
+def _flight(trip: dict[str, Any]) -> airline.Flight:
+    segments = airline.objects(trip.get("flightSegment"))
+    return airline.Flight(
+        trip.get("originAirportCode"),
+        trip.get("destAirportCode"),
+        trip.get("schedDepartLocalTs"),
+        carriers=[airline.dig(s, "marketingCarrier", "code") for s in segments],
+        numbers=[s.get("marketingFlightNum") for s in segments],
+        stops=[*(s.get("originAirportCode") for s in segments), trip.get("destAirportCode")],
+    )
+
+
+def _fare(flight: airline.Flight, offer: dict[str, Any], ctx: ParseContext) -> Parsed | None:
     """One fare brand of a trip as a raw offer; None for a brand the flight does not sell."""
     if not offer.get("offered"):
         return None
@@ -180,61 +146,26 @@ def _fare(trip: dict[str, Any], offer: dict[str, Any], ctx: ParseContext) -> Par
     cabin = BRAND_CABINS.get(brand)
     if cabin is None:
         return Rejected(f"unknown fare brand {brand}")
-    options: Options = ctx.options or Options()
-    origin, destination = trip.get("originAirportCode"), trip.get("destAirportCode")
-    day = str(trip.get("schedDepartLocalTs") or "")[:10]
-    level = options.promo_miles.get(cabin)
-    promo = level is not None and int(miles) <= level
+    level = AIRLINE.options(ctx).promo_miles.get(cabin)
+    promo = f"at or under {level:,} miles in {cabin}" if level and int(miles) <= level else None
     money = price.get("currency") or {}
-    return {
-        "program": ctx.program or "delta",
-        "title": _title(trip, offer),
-        "airline": _carriers(trip),
-        "origin": origin,
-        "destination": destination,
-        "depart_date": day,
-        "cabin": cabin,
-        "miles": int(miles),
-        "taxes": money.get("amount"),
-        "currency": money.get("code"),
-        "promo": promo,
-        "promo_reason": f"at or under {level:,} miles in {cabin}" if promo and level else None,
-        "url": _link(options, origin, destination, day),
-        "trip": "one-way",
-    }
+    fare = airline.Fare(
+        cabin, miles, money.get("amount"), money.get("code"), promo, note=_mixed(offer)
+    )
+    return AIRLINE.offer(ctx, flight, fare)
 
 
-def _segments(trip: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for s in trip.get("flightSegment") or [] if isinstance(s, dict)]
-
-
-def _carriers(trip: dict[str, Any]) -> str | None:
-    codes = [(s.get("marketingCarrier") or {}).get("code") for s in _segments(trip)]
-    return "/".join(dict.fromkeys(c for c in codes if c)) or None
-
-
-def _title(trip: dict[str, Any], offer: dict[str, Any]) -> str:
-    segments = _segments(trip)
-    numbers = "/".join(str(s.get("marketingFlightNum") or "") for s in segments)
-    stops = [s.get("originAirportCode") for s in segments] + [trip.get("destAirportCode")]
-    title = f"{_carriers(trip) or 'DL'} {numbers} {'-'.join(str(p) for p in stops if p)}"
+def _mixed(offer: dict[str, Any]) -> str:
+    """What the title says of a fare whose legs fly different brands."""
     brands = [leg.get("brandId") for leg in offer.get("brandInfoByFlightLegs") or []]
     if len(set(b for b in brands if b)) > 1:
-        title += f" (mixed cabin: {'+'.join(str(b) for b in brands)})"
-    return title
-
-
-def _link(options: Options, origin: Any, destination: Any, day: str) -> str | None:
-    try:
-        return search_url(options.base_url, str(origin), str(destination), date.fromisoformat(day))
-    except ValueError:
-        return None
+        return f" (mixed cabin: {'+'.join(str(b) for b in brands)})"
+    return ""
 
 
 def parse_deals(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
     """Listings of the SkyMiles deals page: every one is a sale."""
-    options: Options = ctx.options or Options()
-    deals = options.deals
+    deals = AIRLINE.options(ctx).deals
     document = Selector(text=body.decode("utf-8", errors="replace"), type="html", base_url=ctx.url)
     for item in select(document, deals.item):
         raw: dict[str, Any] = {

@@ -13,37 +13,24 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from scrapers.parsers import (
-    BlockedResponse,
-    MalformedResponse,
-    ParseContext,
-    Parsed,
-    Rejected,
-    each,
-    json_value,
-)
+from offers.errors import BlockedResponse, MalformedResponse
+from scrapers.parsers import ParseContext, Parsed, Rejected, airline, each, json_value
 
 PROGRAM = "flyingblue"
 API_BASE = "https://api.airfranceklm.com"
 SEARCH_PATH = "/opendata/offers/v1/best-fare-offers"
 
 #: The API's commercial cabins and ours, both ways.
-CABIN_OF: dict[str, str] = {
-    "ECONOMY": "economy",
-    "PREMIUM": "premium_economy",
-    "PREMIUM_ECONOMY": "premium_economy",
-    "BUSINESS": "business",
-    "FIRST": "first",
-    "LA_PREMIERE": "first",
-}
-COMMERCIAL_CABIN: dict[str, str] = {
-    "economy": "ECONOMY",
-    "premium_economy": "PREMIUM",
-    "business": "BUSINESS",
-    "first": "FIRST",
-}
+CABIN_OF = airline.cabins(
+    economy=["ECONOMY"],
+    premium_economy=["PREMIUM", "PREMIUM_ECONOMY"],
+    business=["BUSINESS"],
+    first=["FIRST", "LA_PREMIERE"],
+)
+#: the first name of each cabin is the one searches send
+COMMERCIAL_CABIN = {cabin: name for name, cabin in reversed(CABIN_OF.items())}
 #: Words of the API gateway's own refusal pages (plain text or HTML, not JSON).
-GATEWAY_REFUSALS = (b"Over Qps", b"Over Rate", b"Developer Inactive", b"Not Authorized")
+GATEWAY_REFUSALS = ("Over Qps", "Over Rate", "Developer Inactive", "Not Authorized")
 
 
 class Options(BaseModel):
@@ -72,9 +59,10 @@ def document(body: bytes) -> list[Any]:
     try:
         data = json_value(body)
     except (ValueError, UnicodeDecodeError):
-        refusal = next((w for w in GATEWAY_REFUSALS if w in body[:2000]), None)
+        head = body[:2000].decode("utf-8", errors="replace")
+        refusal = next((w for w in GATEWAY_REFUSALS if w in head), None)
         if refusal is not None:
-            raise BlockedResponse(f"API gateway refused: {refusal.decode()}") from None
+            raise BlockedResponse(f"API gateway refused: {refusal}") from None
         raise MalformedResponse("not JSON") from None
     if not isinstance(data, dict):
         raise MalformedResponse("not a best-fare-offers response: JSON is not an object")
@@ -93,14 +81,6 @@ def _error_text(errors: Any) -> str:
     return str(first)[:200]
 
 
-def _dig(node: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(key)
-    return node
-
-
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -109,23 +89,19 @@ def _number(value: Any) -> float | None:
 
 def _ends(connection: dict[str, Any]) -> tuple[str | None, str | None]:
     """A bound's origin and destination; from its segments when the bound omits them."""
-    origin = _dig(connection, "origin", "code")
-    destination = _dig(connection, "destination", "code")
-    segments = [s for s in connection.get("segments") or [] if isinstance(s, dict)]
+    origin = airline.dig(connection, "origin", "code")
+    destination = airline.dig(connection, "destination", "code")
+    segments = airline.objects(connection.get("segments"))
     if segments:
-        origin = origin or _dig(segments[0], "origin", "code")
-        destination = destination or _dig(segments[-1], "destination", "code")
+        origin = origin or airline.dig(segments[0], "origin", "code")
+        destination = destination or airline.dig(segments[-1], "destination", "code")
     return origin, destination
 
 
 def _carriers(connections: list[dict[str, Any]]) -> str | None:
-    codes: list[str] = []
-    for connection in connections:
-        for segment in connection.get("segments") or []:
-            code = _dig(segment, "marketingFlight", "carrier", "code")
-            if isinstance(code, str) and code not in codes:
-                codes.append(code)
-    return ", ".join(codes) or None
+    segments = [s for c in connections for s in c.get("segments") or []]
+    codes = [airline.dig(s, "marketingFlight", "carrier", "code") for s in segments]
+    return airline.carriers(codes, sep=", ")
 
 
 def _day(value: Any) -> str | None:
@@ -137,7 +113,7 @@ def _departure(best: dict[str, Any], first: dict[str, Any]) -> str | None:
     for value in (
         best.get("departureDate"),
         first.get("departureDate"),
-        _dig(segments[0], "departureDateTime"),
+        airline.dig(segments[0], "departureDateTime"),
     ):
         if _day(value):
             return _day(value)
@@ -196,7 +172,7 @@ def offer(best: Any, options: Options) -> Parsed | None:
     if not all(isinstance(c, dict) for c in connections):
         # the bounds are priced together: without one of them the price is not the trip's
         return Rejected("connection is not an object")
-    total = _number(_dig(best, "priceInMiles", "totalPrice"))
+    total = _number(airline.dig(best, "priceInMiles", "totalPrice"))
     seats = _seats(connections)
     if not total or total <= 0 or seats == 0:
         return None
@@ -205,8 +181,8 @@ def offer(best: Any, options: Options) -> Parsed | None:
     if cabin is None:
         return Rejected(f"cabin: unknown commercial cabin {label!r}")
     # prices are for the whole party; offers compare per traveller
-    travellers = len(_dig(best, "priceInMiles", "pricePerPassengers") or []) or 1
-    taxes = _number(_dig(best, "taxDetails", "totalPrice"))
+    travellers = len(airline.dig(best, "priceInMiles", "pricePerPassengers") or []) or 1
+    taxes = _number(airline.dig(best, "taxDetails", "totalPrice"))
     promo = bool(best.get("promoFare")) or any(c.get("promoFare") for c in connections)
     origin, destination, trip = _route(connections)
     return {
@@ -218,7 +194,7 @@ def offer(best: Any, options: Options) -> Parsed | None:
         "cabin": cabin,
         "miles": round(total / travellers),
         "taxes": round(taxes / travellers, 2) if taxes is not None else None,
-        "currency": _dig(best, "taxDetails", "currency") if taxes is not None else None,
+        "currency": airline.dig(best, "taxDetails", "currency") if taxes is not None else None,
         "promo": promo,
         "promo_reason": "Flying Blue Promo Reward" if promo else None,
         "seats": seats,
@@ -240,21 +216,8 @@ IDENTITY = (
 )
 
 
-def _identity(raw: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(raw.get(f) for f in IDENTITY)
-
-
 def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
     options: Options = ctx.options if isinstance(ctx.options, Options) else Options()
-    seen: set[tuple[Any, ...]] = set()
-    # an offer of an unexpected shape costs that offer only
-    for result in each(document(body), lambda best: _found(offer(best, options))):
-        if isinstance(result, Rejected):
-            yield result
-        elif _identity(result) not in seen:
-            seen.add(_identity(result))
-            yield result
-
-
-def _found(result: Parsed | None) -> list[Parsed]:
-    return [] if result is None else [result]
+    # an offer of an unexpected shape costs that offer only; a repeated one adds nothing
+    offers = each(document(body), lambda best: airline.found(offer(best, options)))
+    yield from airline.distinct(offers, IDENTITY)

@@ -14,19 +14,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from offers.errors import MalformedResponse
 from offers.model import CABINS, PROGRAMS
 from offers.places import Place, region_of, resolve, try_resolve
-from scrapers.parsers import MalformedResponse, ParseContext, Parsed, Rejected, each, json_value
+from scrapers.parsers import ParseContext, Parsed, Rejected, airline, each, json_value
 
 API_BASE = "https://seats.aero/partnerapi"
 
 #: seats.aero's cabin letters, in the order records list them.
-CABIN_LETTERS: dict[str, str] = {
-    "Y": "economy",
-    "W": "premium_economy",
-    "J": "business",
-    "F": "first",
-}
+CABIN_LETTERS = airline.cabins(economy="Y", premium_economy="W", business="J", first="F")
 #: seats.aero source names that differ from our program ids; the rest are spelled alike.
 SOURCE_ALIASES: dict[str, str] = {
     "eurobonus": "sas",
@@ -238,23 +234,13 @@ def record_offers(record: Any, options: Options) -> Iterator[tuple[tuple[str, ..
 
 def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
     options: Options = ctx.options if isinstance(ctx.options, Options) else Options()
-    seen: set[tuple[str, ...]] = set()
+    seen = airline.Seen()
 
     def read(record: Any) -> list[Parsed]:
         # the whole record is read before any of it counts as seen: a record that turns out
         # unreadable halfway must not hide a later repeat of its offers
         found = list(record_offers(record, options))
-        return [result for ident, result in found if _first(ident, result, seen)]
+        return [result for ident, result in found if seen.first(ident, result)]
 
     # a record of an unexpected shape costs that record only
     yield from each(page(body)["data"], read)
-
-
-def _first(ident: tuple[str, ...], result: Parsed, seen: set[tuple[str, ...]]) -> bool:
-    """Whether to yield this result: every rejection, an offer only the first time."""
-    if isinstance(result, Rejected):
-        return True
-    if ident in seen:
-        return False
-    seen.add(ident)
-    return True
