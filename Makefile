@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_PORT := 8765
 
-.PHONY: install chromium demo run once panel test lint bench clean
+.PHONY: install chromium demo run once panel test lint bench bench-quick clean
 
 install: $(VENV)/.installed chromium
 
@@ -52,7 +52,10 @@ lint: install
 	$(BIN)/mypy
 
 bench: install
-	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@$(BIN)/python bench/run.py
+
+bench-quick: install
+	@$(BIN)/python bench/run.py --quick
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
