@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_PORT := 8765
 
-.PHONY: install chromium demo run once panel test lint bench bench-quick clean
+.PHONY: install chromium demo run once panel screenshots test lint bench bench-quick clean
 
 install: $(VENV)/.installed chromium
 
@@ -43,6 +43,10 @@ once: install
 
 panel: install
 	$(BIN)/python scheduler.py --config config.toml panel
+
+# The panel's screenshots in docs/ (tests alone never write tracked files).
+screenshots: install
+	AWARDWATCH_SCREENSHOTS=docs $(BIN)/pytest tests/test_panel.py -q
 
 test: install
 	$(BIN)/pytest

@@ -3,22 +3,40 @@
 it is doing, ``resume`` for a paused source, ``backup`` for the database, ``panel`` for the
 web panel.
 
-This file wires the parts together; named errors become messages and exit codes here.
+This file wires the parts together; named errors become messages and exit codes here:
+0 all went well; 1 a source or a sink (spreadsheet, Google Sheet, a notifier whose token or
+address was refused) failed; 2 bad configuration or an unusable database; 3 another
+awardwatch process holds the database.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from awardwatch import config as config_module
 from awardwatch.errors import AwardwatchError, ConfigError
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_BUSY = 0, 1, 2, 3
+#: Files the bot creates (database, WAL, backups, HTTP cache, spreadsheet) hold subscribers'
+#: chat ids and cached pages: readable by the bot's user only (0600 files, 0700 folders).
+UMASK = 0o077
+
+
+@contextlib.contextmanager
+def _writing(config: config_module.Config) -> Iterator[None]:
+    """Hold the database's writer lock: one writing awardwatch process at a time."""
+    from storage.db import writer_lock
+
+    with writer_lock(config.bot.database):
+        yield
 
 
 def _install_reactor() -> Any:
@@ -62,15 +80,18 @@ def cmd_once(args: argparse.Namespace) -> int:
 
     config = config_module.load(args.config)
     sources = _sources(config, args.source)
-    bot = Bot(config)
+    # with --json, stdout carries the one JSON document: anything else printed goes to stderr
+    quiet = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
+    with _writing(config), quiet:
+        bot = Bot(config)
 
-    async def main() -> dict[str, Any]:
-        try:
-            return await bot.run_once(sources)
-        finally:
-            await bot.close()
+        async def main() -> dict[str, Any]:
+            try:
+                return await bot.run_once(sources)
+            finally:
+                await bot.close()
 
-    summary = _run_on_reactor(main)
+        summary = _run_on_reactor(main)
     if args.json:
         print(json.dumps(summary, default=str))
     else:
@@ -82,20 +103,27 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     from awardwatch.daemon import Daemon
 
     config = config_module.load(args.config)
-    reactor = _install_reactor()
-    daemon = Daemon(config, reactor)
-    daemon.run()
+    with _writing(config):
+        reactor = _install_reactor()
+        daemon = Daemon(config, reactor)
+        daemon.run()
     return EXIT_OK
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from awardwatch.parse import parse_file
+    from awardwatch.parse import Tally, parse_file
 
     config = (
         config_module.load(args.config, check_env=False) if Path(args.config).exists() else None
     )
-    for record in parse_file(args.source, Path(args.file), config, show_rejected=args.rejected):
+    tally = Tally()
+    records = parse_file(
+        args.source, Path(args.file), config, show_rejected=args.rejected,
+        base_url=args.base_url, tally=tally,
+    )  # fmt: skip
+    for record in records:
         print(json.dumps(record, ensure_ascii=False, default=str))
+    print(tally.line(), file=sys.stderr)
     return EXIT_OK
 
 
@@ -108,10 +136,10 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from storage.db import backup, connect
+    from storage.db import backup
 
     config = config_module.load(args.config, check_env=False)
-    backup(connect(config.bot.database), args.path)
+    backup(config.bot.database, args.path)
     print(f"backed up {config.bot.database} to {args.path}")
     return EXIT_OK
 
@@ -122,7 +150,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     config = config_module.load(args.config, check_env=False)
     config.source(args.source)
-    if resume(connect(config.bot.database), args.source):
+    with _writing(config):
+        resumed = resume(connect(config.bot.database), args.source)
+    if resumed:
         print(f"source {args.source} resumed; the daemon runs it at its next scheduled time")
     else:
         print(f"source {args.source} was not paused")
@@ -145,7 +175,8 @@ def cmd_revive(args: argparse.Namespace) -> int:
     if args.target not in {n.name for n in config.notifiers}:
         known = ", ".join(n.name for n in config.notifiers) or "none"
         raise ConfigError(f"no notifier named {args.target!r} (configured: {known})")
-    count = revive(connect(config.bot.database), args.target, datetime.now(UTC))
+    with _writing(config):
+        count = revive(connect(config.bot.database), args.target, datetime.now(UTC))
     print(f"{count} dead deliveries of {args.target} queued again; the next pass sends them")
     return EXIT_OK
 
@@ -161,12 +192,36 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """The options every command takes, before or after its name. Only the top level sets
+    defaults, so an option given before the command is not reset after it."""
+
+    def default(value: Any) -> Any:
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument("--config", default=default("config.toml"),
+                        help="config file (default: config.toml)")  # fmt: skip
+    parser.add_argument("--log-format", choices=["text", "json"], default=default(None))
+    parser.add_argument("-v", "--verbose", action="store_true", default=default(False))
+
+
+class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Sub-commands that accept the global options too."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        command = super().add_parser(name, **kwargs)
+        _global_options(command, defaults=False)
+        return command
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="awardwatch", description=__doc__.split("\n\n")[0])
-    top.add_argument("--config", default="config.toml", help="config file (default: config.toml)")
-    top.add_argument("--log-format", choices=["text", "json"], default=None)
-    top.add_argument("-v", "--verbose", action="store_true")
-    commands = top.add_subparsers(dest="command", required=True)
+    top = argparse.ArgumentParser(prog="awardwatch", description=__doc__.split("\n\n")[0],
+                                  epilog="exit codes: 0 all well; 1 a source or a sink failed; "
+                                  "2 bad configuration or unusable database; 3 another "
+                                  "awardwatch process holds the database")  # fmt: skip
+    _global_options(top, defaults=True)
+    top.register("action", "commands", _Commands)
+    commands = top.add_subparsers(dest="command", required=True, action="commands")
 
     once = commands.add_parser("once", help="run sources once and exit (for cron)")
     once.add_argument("--source", action="append", metavar="NAME", help="only this source")
@@ -179,7 +234,13 @@ def parser() -> argparse.ArgumentParser:
     parse = commands.add_parser("parse", help="run a source's parser on a saved response")
     parse.add_argument("source", help="a configured source name, or a source kind")
     parse.add_argument("file", help="saved HTML, JSON or XML response")
-    parse.add_argument("--rejected", action="store_true", help="also print rejected rows")
+    parse.add_argument(
+        "--rejected", action="store_true", help="also print each rejected row or post and why"
+    )
+    parse.add_argument(
+        "--base-url", metavar="URL",
+        help="URL the file was fetched from, for relative links (default: the source's URL)",
+    )  # fmt: skip
     parse.set_defaults(func=cmd_parse)
 
     sources = commands.add_parser("sources", help="list sources, schedules and last runs")
@@ -196,8 +257,10 @@ def parser() -> argparse.ArgumentParser:
     panel.add_argument(
         "--password-env", default=None, metavar="NAME",
         help="environment variable holding the password (default: AWARDWATCH_PANEL_PASSWORD);"
-        " required when the host is not 127.0.0.1/localhost",
+        " required, of at least 12 characters, when the host is not 127.0.0.1/localhost",
     )  # fmt: skip
+    panel.add_argument("--allow-sql", action="store_true",
+                       help="let panel users run their own SELECT queries")  # fmt: skip
     panel.set_defaults(func=cmd_panel)
 
     revive = commands.add_parser("revive", help="queue a notifier's dead deliveries again")
@@ -215,6 +278,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(UMASK)
     args = parser().parse_args(argv)
     from awardwatch import logs
 
@@ -230,8 +294,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AwardwatchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except sqlite3.DatabaseError as exc:  # went bad while running (opening is checked)
+        from storage.db import database_problem
+
+        print(f"error: {database_problem(_database_of(args), exc)}", file=sys.stderr)
+        return EXIT_CONFIG
+    except BrokenPipeError:  # `… | head` stopped reading: not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit would fail again
+        return EXIT_OK
     except KeyboardInterrupt:
         return 130
+
+
+def _database_of(args: argparse.Namespace) -> str:
+    try:
+        return str(config_module.load(args.config, check_env=False).bot.database)
+    except AwardwatchError:
+        return "(database)"
 
 
 if __name__ == "__main__":

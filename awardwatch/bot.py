@@ -57,6 +57,7 @@ class Bot:
         self._started = False
         self.stopping = False
         self._draining = asyncio.Lock()
+        self._sinking = asyncio.Lock()  # runs of two sources may end together: one writer
 
     @property
     def crawls(self) -> Crawls:
@@ -99,16 +100,33 @@ class Bot:
         )  # fmt: skip
         return summary
 
-    def write_sinks(self) -> dict[str, str]:
+    def write_sinks(self, db: sqlite_utils.Database | None = None) -> dict[str, str]:
         """Bring every sink up to date; a failing sink is reported, not raised."""
         outcome: dict[str, str] = {}
         for sink in self.sinks:
             try:
-                outcome[sink.name] = f"{sink.write(self.db)} rows"
+                outcome[sink.name] = f"{sink.write(db or self.db)} rows"
             except Exception as exc:
                 log.error("sink %s failed: %s", sink.name, exc)
                 outcome[sink.name] = f"failed: {exc}"
         return outcome
+
+    async def update_sinks(self) -> dict[str, str]:
+        """``write_sinks`` on a worker thread with a connection of its own, so a big sheet
+        never stalls the event loop (crawls, deliveries, the chat bot)."""
+        path = self.db.execute("PRAGMA database_list").fetchone()[2]
+        if not path:  # an in-memory database exists on this connection only
+            return self.write_sinks()
+
+        def write() -> dict[str, str]:
+            own = connect(path)
+            try:
+                return self.write_sinks(own)
+            finally:
+                own.conn.close()
+
+        async with self._sinking:
+            return await asyncio.to_thread(write)
 
     async def deliver(self) -> DeliveryReport:
         # runs of different sources end at any time; one drain at a time, or two drains
@@ -156,8 +174,8 @@ class Bot:
             log.warning("run of %s interrupted by shutdown; not recorded", source.name)
             return None
         summary = self.record(result)
-        self.write_sinks()
-        await self.deliver()
+        await self.deliver()  # alerts first: the sheet can wait, travellers cannot
+        await self.update_sinks()
         await self.check_health(source, summary)
         return summary
 
@@ -174,13 +192,16 @@ class Bot:
             if browser is not None:
                 browser.stop()
         summaries = [self.record(r) for r in results]
-        sinks = self.write_sinks()
-        delivery = await self.deliver()
+        delivery = await self.deliver()  # alerts first: the sheet can wait, travellers cannot
+        sinks = await self.update_sinks()
         for source, summary in zip(sources, summaries, strict=True):
             await self.check_health(source, summary)
         return {
             "runs": [s.as_json() for s in summaries],
             "sinks": sinks,
             "delivery": delivery.as_json(),
-            "ok": all(s.status in ("ok", "empty") for s in summaries),
+            # a failed source, sink or refused notifier is a failed pass (exit 1)
+            "ok": not any(s.failed for s in summaries)
+            and not any(v.startswith("failed") for v in sinks.values())
+            and not delivery.rejected,
         }

@@ -1,13 +1,17 @@
 """One Chromium for the daemon's whole life, shared by every crawl over CDP, restarted every
 ``restart_every`` runs or when it stops answering. Each crawl opens its own context in it and
-closes it at the end; the browser process itself is ours to stop."""
+closes it at the end; the browser process itself is ours to stop, and the kernel stops it
+when we die (even by SIGKILL): it never outlives the bot."""
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -39,6 +43,16 @@ def chromium_path(configured: Path | None) -> str:
     return found
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: the kernel sends SIGKILL when the parent dies (Linux). Its
+    own session keeps a terminal's Ctrl-C to the bot from killing it mid-shutdown."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 class SharedBrowser:
     def __init__(self, executable: Path | None = None, *, headless: bool = True,
                  restart_every: int = 50) -> None:  # fmt: skip
@@ -66,8 +80,11 @@ class SharedBrowser:
             args.append("--headless=new")
         try:
             with log_path.open("wb") as stderr:
-                self.process = subprocess.Popen([*args, "about:blank"], stdout=subprocess.DEVNULL,
-                                                stderr=stderr, start_new_session=True)  # fmt: skip
+                self.process = subprocess.Popen(
+                    [*args, "about:blank"], stdout=subprocess.DEVNULL, stderr=stderr,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                )  # fmt: skip
         except OSError as exc:
             self.stop()
             raise BrowserError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import tomllib
@@ -15,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from awardwatch.errors import ConfigError
 from offers.model import CABINS, PROGRAMS
+from offers.programs import program_id
+
+log = logging.getLogger(__name__)
 
 _INTERVAL = re.compile(r"^(?:every\s+)?(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -69,6 +73,9 @@ class BrowserSettings(Strict):
 class DedupeSettings(Strict):
     cheaper_by: int = Field(default=1, ge=1, description="miles an offer must fall to alert again")
     back_after_hours: float = Field(default=24, gt=0)
+    gone_after_runs: int = Field(
+        default=2, ge=1, description="healthy runs in a row of a source that miss an offer"
+    )
 
 
 class SpreadsheetSettings(Strict):
@@ -127,6 +134,10 @@ class Watch(Strict):
         return sorted(set(days))
 
 
+#: The largest response a source may download, decompressed, unless it sets ``max_bytes``.
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+
 class SourceConfig(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     kind: str
@@ -137,6 +148,16 @@ class SourceConfig(Strict):
     jitter_seconds: float = Field(default=60, ge=0)
     render: Literal["static", "browser"] = "static"
     proxy: str | None = None
+    proxy_env: str | None = Field(
+        default=None, description="environment variable holding the proxy URL (with its password)"
+    )
+    allow_private: bool = Field(
+        default=False, description="admit private/loopback addresses of this source's own hosts"
+    )
+    max_bytes: int = Field(
+        default=DEFAULT_MAX_BYTES, ge=1024, description="largest response, after decompression"
+    )
+    download_timeout: float = Field(default=30, gt=0, le=600, description="seconds per request")
     obey_robots: bool | None = None
     concurrency: int = Field(default=1, ge=1, le=16)
     daily_budget: int | None = Field(default=None, ge=1)
@@ -154,9 +175,12 @@ class SourceConfig(Strict):
     @field_validator("program")
     @classmethod
     def _program(cls, value: str | None) -> str | None:
-        if value is not None and value not in PROGRAMS:
+        if value is None:
+            return None
+        known = program_id(value)
+        if known is None:
             raise ValueError(f"unknown program {value!r}; known: {', '.join(sorted(PROGRAMS))}")
-        return value
+        return known
 
     @field_validator("kind")
     @classmethod
@@ -178,10 +202,33 @@ class SourceConfig(Strict):
             raise _nested(exc, "options") from None
         return self
 
+    @model_validator(mode="after")
+    def _one_proxy(self) -> SourceConfig:
+        if self.proxy and self.proxy_env:
+            raise ValueError("set proxy or proxy_env, not both (proxy_env keeps the password out)")
+        return self
+
     @property
     def opts(self) -> Any:
         """The kind's own options, validated (an instance of the parser's ``Options``)."""
         return self._checked_options
+
+    @property
+    def proxy_url(self) -> str | None:
+        """The proxy this source's requests go through: ``proxy``, or the value of the
+        environment variable named by ``proxy_env`` (read when the crawl runs)."""
+        if self.proxy_env:
+            return secret(self.proxy_env)
+        return self.proxy
+
+    @property
+    def own_hosts(self) -> frozenset[str]:
+        """Hosts this source's config names: its ``urls`` and the ``base_url`` of its options.
+        With ``allow_private`` only these may be private addresses."""
+        from urllib.parse import urlsplit
+
+        urls = [*self.urls, str(getattr(self.opts, "base_url", "") or "")]
+        return frozenset(h for h in (urlsplit(u).hostname for u in urls if u) if h)
 
 
 class Rule(Strict):
@@ -213,9 +260,7 @@ class Rule(Strict):
     @field_validator("programs")
     @classmethod
     def _programs(cls, value: list[str]) -> list[str]:
-        for program in value:
-            SourceConfig._program(program)
-        return value
+        return [SourceConfig._program(program) or program for program in value]
 
     @field_validator("origins", "destinations")
     @classmethod
@@ -225,6 +270,20 @@ class Rule(Strict):
         for place in value:
             resolve(place)
         return value
+
+
+class ChatSettings(Strict):
+    """The chat services people subscribe through: the Telegram bot and the Messenger Page."""
+
+    max_subscribers: int = Field(default=10_000, ge=1, description="active, over every service")
+    commands_per_minute: int = Field(default=20, ge=1, description="per user")
+    listen_host: str = Field(default="127.0.0.1", description="the webhook server's address")
+    listen_port: int = Field(default=8780, ge=0, le=65535)
+    max_body_bytes: int = Field(default=262_144, ge=1024, description="largest webhook post")
+    telegram_webhook_url: str | None = Field(
+        default=None, pattern=r"^https://", description="public base URL: Telegram posts here"
+    )
+    telegram_secret_env: str | None = Field(default=None, description="env var: webhook secret")
 
 
 class NotifierConfig(BaseModel):
@@ -245,6 +304,7 @@ class Config(Strict):
     spreadsheet: SpreadsheetSettings = Field(default_factory=SpreadsheetSettings)
     sheets: SheetsSettings | None = None
     scale_out: ScaleOutSettings | None = None
+    chat: ChatSettings = Field(default_factory=ChatSettings)
     rules: list[Rule] = Field(default_factory=list)
     notifiers: list[NotifierConfig] = Field(default_factory=list)
     sources: list[SourceConfig] = Field(default_factory=list)
@@ -346,6 +406,12 @@ def load(path: Path | str = "config.toml", *, check_env: bool = True) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: a folder, not a config file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     try:
@@ -358,7 +424,24 @@ def load(path: Path | str = "config.toml", *, check_env: bool = True) -> Config:
             raise ConfigError("\n".join([f"{path}: invalid configuration", *problems]))
     config.bot.database = _relative(config.bot.database, path)
     config.spreadsheet.path = _relative(config.spreadsheet.path, path)
+    for warning in place_warnings(config):
+        log.warning("%s: %s", path, warning)
     return config
+
+
+def place_warnings(config: Config) -> list[str]:
+    """A line for each rule place that names a city others share, saying which one is taken,
+    which others it could be and how to choose."""
+    from offers.places import ambiguity
+
+    warnings = []
+    for rule in config.rules:
+        for key in ("origins", "destinations"):
+            for place in getattr(rule, key):
+                warning = ambiguity(place)
+                if warning:
+                    warnings.append(f"rules.{rule.name}.{key}: {warning}")
+    return warnings
 
 
 def _relative(target: Path, config_path: Path) -> Path:
@@ -371,7 +454,7 @@ def secret_values(path: Path | str) -> list[str]:
     so logs can mask them. Unreadable configs name none."""
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return []
     values: list[str] = []
     for name in _env_names(data):

@@ -20,6 +20,7 @@ from awardwatch.browser import BrowserError, SharedBrowser
 from awardwatch.config import Config, SourceConfig
 from offers.model import Offer
 from scrapers.items import offer_of
+from scrapers.middlewares import ALLOWED_PRIVATE_HOSTS, REFUSED, browser_policy
 from scrapers.pipelines import REJECTED
 from scrapers.spiders.base import BLOCKED
 
@@ -43,6 +44,8 @@ class CrawlResult:
     items: int = 0
     requests: int = 0
     message: str = ""
+    #: False when the crawl stopped early (a page budget, a close condition): it saw part only
+    complete: bool = True
 
     @property
     def status(self) -> str:
@@ -91,7 +94,14 @@ def project_settings(config: Config) -> Settings:
 
 def source_settings(source: SourceConfig) -> dict[str, Any]:
     """Per-source Scrapy settings, applied at spider priority."""
-    values: dict[str, Any] = {"CONCURRENT_REQUESTS_PER_DOMAIN": source.concurrency}
+    values: dict[str, Any] = {
+        "CONCURRENT_REQUESTS_PER_DOMAIN": source.concurrency,
+        # the fetch policy's limits (scrapers/middlewares.py)
+        "DOWNLOAD_TIMEOUT": source.download_timeout,
+        "DOWNLOAD_MAXSIZE": source.max_bytes,
+        "DOWNLOAD_WARNSIZE": source.max_bytes // 2,
+        ALLOWED_PRIVATE_HOSTS: sorted(source.own_hosts) if source.allow_private else [],
+    }
     if source.obey_robots is not None:
         values["ROBOTSTXT_OBEY"] = source.obey_robots
     if source.render == "static":
@@ -107,6 +117,8 @@ def result_from_stats(result: CrawlResult, stats: dict[str, Any]) -> CrawlResult
     for key, value in stats.items():
         if key.startswith(f"{REJECTED}/"):
             result.rejected[key.removeprefix(f"{REJECTED}/")] += int(value)
+        elif key.startswith(f"{REFUSED}/"):  # the fetch policy's refusals, named in the record
+            result.rejected[f"refused: {key.removeprefix(f'{REFUSED}/')}"] += int(value)
     result.blocked = int(stats.get(BLOCKED, 0))
     result.responses = int(stats.get("response_received_count", 0))
     result.requests = int(stats.get("downloader/request_count", 0))
@@ -115,6 +127,7 @@ def result_from_stats(result: CrawlResult, stats: dict[str, Any]) -> CrawlResult
     # a browser page that never requested the data it should have, and was not a block page
     result.errors += int(stats.get("awardwatch/capture_timeout", 0))
     result.message = str(stats.get("awardwatch/last_problem", "")) or result.message
+    result.complete = stats.get("finish_reason", "finished") == "finished"
     return result
 
 
@@ -133,6 +146,9 @@ class Crawls:
         settings.setdict(source_settings(source), priority="spider")
         if budget is not None:
             settings.set("CLOSESPIDER_PAGECOUNT", budget, priority="spider")
+        if source.render == "browser":  # what the page itself loads, under the same policy
+            allowed = frozenset(settings.getlist(ALLOWED_PRIVATE_HOSTS))
+            settings.set("PLAYWRIGHT_ABORT_REQUEST", browser_policy(allowed), priority="spider")
         if self.browser is not None and source.render == "browser":
             settings.set("PLAYWRIGHT_CDP_URL", self.browser.for_run(), priority="spider")
             settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", {}, priority="spider")

@@ -22,7 +22,7 @@ from awardwatch.browser import SharedBrowser
 from awardwatch.config import Config, SourceConfig, parse_interval
 from awardwatch.crawl import Crawls
 from awardwatch.deliver import alert_admins
-from notifiers.telegram_bot import run_bot
+from chat.run import ChatServices
 
 log = logging.getLogger("awardwatch.daemon")
 
@@ -78,9 +78,9 @@ class Daemon:
                 next_run_time=first_run(source, now),
             )
         self.scheduler.start()
-        # the Telegram subscriber bot answers /watch and friends on the same loop
+        # the chat services (Telegram bots, Messenger webhook) answer on the same loop
         self.subscriber_task = self.reactor._asyncioEventloop.create_task(
-            run_bot(self.config, self.bot.db, self.subscriber_stop)
+            ChatServices(self.config, self.bot).run(self.subscriber_stop)
         )
         log.info("daemon started: %d sources scheduled", len(sources))
 

@@ -1,11 +1,16 @@
 """Draining the outbox: each target's due deliveries, chat by chat in event order, chats side
-by side within the notifier's limits, each row marked sent only after the service accepted it.
+by side within the notifier's limits. A drain first claims a chat's rows (so two drains never
+send one row), and marks each event sent as soon as the service answered the message that
+carried it.
 
 Delivery is at-least-once: a message can repeat only if the process dies between the
-service's acceptance and the outbox update. What fails is retried with exponential backoff
-(longer when the service asks for it); after ``max_attempts`` tries, or at once when the
-service says it can never go through, the row becomes a dead letter and the admin
-notifiers get one alert for the dead letters of the pass.
+service's answer and the outbox update, or the service applied a message but its answer was
+lost (a timeout). What fails is retried with exponential backoff (longer when the service
+asks for it); after ``max_attempts`` tries, or at once when the service says it can never go
+through, the row becomes a dead letter and the admin notifiers get one alert for the dead
+letters of the pass. "Slow down" (429) is no failure: only that chat waits, exactly as long
+as the service asked, and no try is counted. A service that refuses the bot itself (a wrong
+token) stops that notifier for the pass: its rows wait, and the admins are told.
 """
 
 from __future__ import annotations
@@ -19,11 +24,16 @@ from typing import Any
 
 import sqlite_utils
 
-from notifiers.base import AdminMessage, Delivery, Item, Notifier
+from notifiers.base import AdminMessage, Delivery, Item, Notifier, Sending, sending
 from storage import outbox
 from storage.offers import Event
 
 log = logging.getLogger("awardwatch.deliver")
+
+#: Longest "retry after" waited for within a pass (longer: the chat goes on next pass), and
+#: how many such waits one chat takes in a pass.
+WAIT_IN_PASS = 60.0
+MAX_WAITS_IN_PASS = 5
 
 Clock = Callable[[], datetime]
 
@@ -44,10 +54,12 @@ class DeliveryReport:
     alerts: int = 0
     by_target: dict[str, int] = field(default_factory=dict)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    #: Notifiers the service refused outright (wrong token or address), with the reason.
+    rejected: dict[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {"sent": self.sent, "retrying": self.retrying, "dead": self.dead,
-                "alerts": self.alerts}  # fmt: skip
+                "alerts": self.alerts, "rejected": self.rejected}  # fmt: skip
 
 
 def _events(db: sqlite_utils.Database, rows: Sequence[dict[str, Any]]) -> list[Event]:
@@ -68,9 +80,16 @@ async def drain(
     clock (for tests and replays); ``max_attempts`` overrides every notifier's own."""
     clock: Clock = (lambda: now) if now else (lambda: datetime.now(UTC))
     report = DeliveryReport()
-    await asyncio.gather(
-        *(_drain_target(db, n, clock, report, max_attempts or n.max_attempts) for n in notifiers)
-    )
+    owner = outbox.new_owner()
+    try:
+        await asyncio.gather(*(
+            _drain_target(db, n, clock, report, max_attempts or n.max_attempts, owner)
+            for n in notifiers
+        ))  # fmt: skip
+    finally:
+        outbox.release(db, owner)
+    if report.rejected:
+        await alert_admins(notifiers, rejected_text(report.rejected), report)
     if report.dead_letters:
         await alert_admins(notifiers, dead_letter_text(report.dead_letters), report)
     return report
@@ -82,6 +101,7 @@ async def _drain_target(
     clock: Clock,
     report: DeliveryReport,
     max_attempts: int,
+    owner: str,
 ) -> None:
     slots = asyncio.Semaphore(notifier.concurrency)
     chats = []
@@ -89,31 +109,113 @@ async def _drain_target(
         if not outbox.is_due(rows[0], clock()):
             report.retrying += len(rows)  # order within a chat: the oldest waits, all wait
             continue
-        chats.append(_drain_chat(db, notifier, chat, rows, clock, report, max_attempts, slots))
+        job = _Chat(db, notifier, chat, clock, report, max_attempts, owner)
+        chats.append(job.drain(slots))
     await asyncio.gather(*chats)
 
 
-async def _drain_chat(
-    db: sqlite_utils.Database,
-    notifier: Notifier,
-    chat: str,
-    rows: list[dict[str, Any]],
-    clock: Clock,
-    report: DeliveryReport,
-    max_attempts: int,
-    slots: asyncio.Semaphore,
-) -> None:
-    async with slots:
-        while rows:
-            batch, rows = rows[: notifier.batch_size], rows[notifier.batch_size :]
-            delivery = await _send(notifier, chat, _events(db, batch))
-            held = _settle(db, notifier, batch, delivery, clock(), report, max_attempts)
-            if delivery.status == "gone":
-                _bury(db, notifier, chat, rows, delivery, report)
+class _Chat:
+    """One chat's share of a drain: claim its rows, send them in order batch by batch, mark
+    each event sent the moment the service accepted it."""
+
+    def __init__(self, db: sqlite_utils.Database, notifier: Notifier, chat: str, clock: Clock,
+                 report: DeliveryReport, max_attempts: int, owner: str) -> None:  # fmt: skip
+        self.db, self.notifier, self.chat, self.clock = db, notifier, chat, clock
+        self.report, self.max_attempts, self.owner = report, max_attempts, owner
+
+    async def drain(self, slots: asyncio.Semaphore) -> None:
+        async with slots:
+            if self.notifier.name in self.report.rejected:
                 return
-            if held:
-                report.retrying += len(rows)  # behind a row that waits: keep the order
+            rows = outbox.claim(self.db, self.notifier.name, self.chat, self.owner)
+            if rows and not outbox.is_due(rows[0], self.clock()):
+                self.report.retrying += len(rows)
                 return
+            waits = 0
+            while rows:
+                batch, rows = rows[: self.notifier.batch_size], rows[self.notifier.batch_size :]
+                delivery, marked = await self._send(batch)
+                rest = batch[marked:]
+                if delivery.ok or not rest:
+                    continue
+                if self._wait_in_pass(delivery, waits):
+                    waits += 1
+                    rows = rest + rows  # the chat alone waits; its order is kept
+                    continue
+                self._settle(rest, delivery, rows)
+                return
+
+    async def _send(self, batch: list[dict[str, Any]]) -> tuple[Delivery, int]:
+        """Send ``batch``; return how it went and how many leading rows are marked sent."""
+        marked = 0
+
+        def accepted(count: int) -> None:
+            nonlocal marked
+            count = min(count, len(batch))
+            if count > marked:
+                self._mark_sent(batch[marked:count])
+                marked = count
+
+        token = sending.set(Sending(tuple(row["id"] for row in batch), accepted))
+        try:
+            delivery = await _send(self.notifier, self.chat, _events(self.db, batch))
+        finally:
+            sending.reset(token)
+        accepted(len(batch) if delivery.ok else delivery.done or 0)
+        return delivery, marked
+
+    def _mark_sent(self, rows: list[dict[str, Any]]) -> None:
+        outbox.mark_sent(self.db, [row["id"] for row in rows], self.clock())
+        name = self.notifier.name
+        self.report.sent += len(rows)
+        self.report.by_target[name] = self.report.by_target.get(name, 0) + len(rows)
+
+    def _wait_in_pass(self, delivery: Delivery, waits: int) -> bool:
+        """A 429 holds this chat for exactly ``retry_after``; a short wait is taken within the
+        pass (the chat's other messages queue behind it), a long one ends it for this pass."""
+        if not delivery.rate_limited:
+            return False
+        seconds = delivery.retry_after if delivery.retry_after is not None else 1.0
+        self.notifier.hold(self.chat, seconds)
+        log.info("notifier %s: %r asked to wait %g s", self.notifier.name,
+                 chat_label(self.chat), seconds)  # fmt: skip
+        return seconds <= WAIT_IN_PASS and waits < MAX_WAITS_IN_PASS
+
+    def _settle(
+        self, rest: list[dict[str, Any]], delivery: Delivery, behind: list[dict[str, Any]]
+    ) -> None:
+        """Record a send that stopped before ``rest``; ``behind`` are the chat's later rows."""
+        notifier, report, now = self.notifier, self.report, self.clock()
+        detail = notifier.mask(delivery.detail) or delivery.status
+        if delivery.status == "rejected":
+            report.rejected.setdefault(notifier.name, detail)
+            report.retrying += len(rest) + len(behind)
+            return
+        if delivery.status == "gone":
+            _bury(self.db, notifier, self.chat, rest + behind, delivery, report)
+            return
+        if delivery.status == "held":  # waits for the recipient, not a failure: no attempt used
+            until = now + timedelta(seconds=delivery.retry_after or outbox.HOLD_SECONDS)
+            outbox.hold(self.db, [row["id"] for row in rest], detail, until)
+            report.retrying += len(rest) + len(behind)
+            return
+        attempts = max(row["attempts"] for row in rest) + 1
+        if delivery.status == "failed" or (not delivery.rate_limited
+                                           and attempts >= self.max_attempts):  # fmt: skip
+            _bury(self.db, notifier, self.chat, rest, delivery, report, attempts)
+            report.retrying += len(behind)  # they go next pass, in order
+            return
+        if delivery.rate_limited:
+            wait = timedelta(seconds=delivery.retry_after or 1.0)
+        else:
+            wait = outbox.backoff(attempts)
+            if delivery.retry_after:
+                wait = max(wait, timedelta(seconds=delivery.retry_after))
+        outbox.mark_retry(self.db, [row["id"] for row in rest], detail, now + wait,
+                          count=not delivery.rate_limited)  # fmt: skip
+        report.retrying += len(rest) + len(behind)  # behind a row that waits: keep the order
+        log.info("notifier %s: will retry %d deliveries to %r in %s: %s",
+                 notifier.name, len(rest), chat_label(self.chat), wait, detail)  # fmt: skip
 
 
 async def _send(notifier: Notifier, chat: str, events: Sequence[Item]) -> Delivery:
@@ -122,39 +224,6 @@ async def _send(notifier: Notifier, chat: str, events: Sequence[Item]) -> Delive
     except Exception as exc:  # a plugin's bug must not stop the other targets
         log.exception("notifier %s raised", notifier.name)
         return Delivery("retry", notifier.mask(f"{type(exc).__name__}: {exc}"))
-
-
-def _settle(
-    db: sqlite_utils.Database,
-    notifier: Notifier,
-    batch: list[dict[str, Any]],
-    delivery: Delivery,
-    now: datetime,
-    report: DeliveryReport,
-    max_attempts: int,
-) -> bool:
-    """Record how ``batch`` went; True when some of it waits for a retry."""
-    done = len(batch) if delivery.ok else min(delivery.done or 0, len(batch))
-    accepted, rest = batch[:done], batch[done:]
-    if accepted:
-        outbox.mark_sent(db, [row["id"] for row in accepted], now)
-        report.sent += len(accepted)
-        report.by_target[notifier.name] = report.by_target.get(notifier.name, 0) + len(accepted)
-    if not rest:
-        return False
-    detail = notifier.mask(delivery.detail) or delivery.status
-    attempts = max(row["attempts"] for row in rest) + 1
-    if delivery.status in ("failed", "gone") or attempts >= max_attempts:
-        _bury(db, notifier, rest[0]["chat"], rest, delivery, report, attempts)
-        return False
-    wait = outbox.backoff(attempts)
-    if delivery.retry_after:
-        wait = max(wait, timedelta(seconds=delivery.retry_after))
-    outbox.mark_retry(db, [row["id"] for row in rest], detail, now + wait)
-    report.retrying += len(rest)
-    log.info("notifier %s: will retry %d deliveries to %r in %s: %s",
-             notifier.name, len(rest), chat_label(rest[0]["chat"]), wait, detail)  # fmt: skip
-    return True
 
 
 def _bury(
@@ -181,6 +250,13 @@ def _bury(
 
 def chat_label(chat: str) -> str:
     return chat or "(default)"
+
+
+def rejected_text(rejected: dict[str, str]) -> str:
+    """One admin alert for the notifiers whose service refused the bot itself."""
+    lines = ["alerts wait in the outbox: fix these notifiers' config and run again:"]
+    lines += [f"- {name}: {reason}" for name, reason in sorted(rejected.items())]
+    return "\n".join(lines)
 
 
 def dead_letter_text(letters: Sequence[DeadLetter]) -> str:

@@ -4,7 +4,13 @@ Offers, their price history, alerts sent and source health, with the table and c
 descriptions, facets and canned queries of ``panel/metadata.yaml``. The database is opened
 with SQLite's ``mode=ro`` rather than ``immutable=1``: the bot keeps writing it (WAL), and an
 immutable reader would not see those writes. Writes through Datasette are refused as well.
-Bound to anything but the local machine, the panel asks for a password (HTTP basic auth).
+
+It shows offers, not people: only the tables in PUBLIC_TABLES can be opened, every other
+table (subscribers, their watches, the outbox with its chat ids, the Sheet's key) is hidden,
+and below Datasette an SQLite authorizer reads any column of theirs as NULL, so not even a
+query can get at them. Arbitrary SQL is off unless asked for (``--allow-sql``); CSV exports
+are formula-safe. Bound to anything but the local machine, the panel asks for a password of
+at least MIN_PASSWORD characters (HTTP basic auth) and throttles failed logins.
 """
 
 from __future__ import annotations
@@ -13,9 +19,11 @@ import argparse
 import base64
 import hmac
 import logging
+import math
 import os
 import sqlite3
 import sys
+import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +39,7 @@ from markupsafe import Markup
 
 from awardwatch.config import Config
 from awardwatch.errors import AwardwatchError, ConfigError
+from awardwatch.panel_csv import FormulaSafeCSV
 from offers.places import airport_location
 
 log = logging.getLogger("awardwatch.panel")
@@ -40,6 +49,15 @@ DATABASE = "awardwatch"
 METADATA = Path(__file__).resolve().parent.parent / "panel" / "metadata.yaml"
 DEFAULT_PASSWORD_ENV = "AWARDWATCH_PANEL_PASSWORD"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+#: The tables the panel shows. Any other table, today's or a future migration's, is hidden.
+PUBLIC_TABLES = frozenset({"offers", "events", "runs", "paused"})
+#: Columns of other tables that canned queries read, and that hold nobody's data.
+PUBLIC_COLUMNS = frozenset({
+    ("outbox", "id"), ("outbox", "event_id"), ("outbox", "target"), ("outbox", "status"),
+    ("outbox", "attempts"), ("outbox", "next_attempt"), ("outbox", "created"),
+    ("outbox", "sent_at"), ("outbox", "last_error"),
+})  # fmt: skip
+MIN_PASSWORD = 12
 SETTINGS = {
     "default_page_size": 50,
     "sql_time_limit_ms": 3000,
@@ -47,6 +65,10 @@ SETTINGS = {
     # a shared 2-core machine: no speculative facet queries on every table page
     "suggest_facets": False,
     "allow_download": False,
+    # arbitrary SQL only with --allow-sql; the canned queries always run
+    "default_allow_sql": False,
+    # exports are rewritten formula-safe in one piece, at most max_returned_rows rows
+    "allow_csv_stream": False,
 }
 
 Scope = MutableMapping[str, Any]
@@ -68,6 +90,10 @@ class PasswordRequired(PanelError):
     """A panel reachable from other machines needs a password"""
 
 
+class PasswordTooShort(PanelError):
+    """The panel's password is too short"""
+
+
 class ReadOnlyPanel(AwardwatchError):
     """The panel is read-only: it never writes the bot's database"""
 
@@ -86,11 +112,41 @@ class ReadOnlyDatabase(Database):
 
 
 @hookimpl
-def prepare_connection(conn: sqlite3.Connection) -> None:
+def prepare_connection(conn: sqlite3.Connection, database: str) -> None:
     """SQL functions ``airport_latitude(code)`` and ``airport_longitude(code)`` for maps,
-    registered on the panel's connections instead of stored in the bot's database."""
+    registered on the panel's connections instead of stored in the bot's database; and the
+    authorizer that keeps people's data out of every query."""
     conn.create_function("airport_latitude", 1, _latitude, deterministic=True)
     conn.create_function("airport_longitude", 1, _longitude, deterministic=True)
+    if database == DATABASE:  # not Datasette's own internal database
+        conn.set_authorizer(_authorize)
+
+
+def _authorize(
+    action: int, table: str | None, column: str | None, database: str | None, trigger: str | None
+) -> int:
+    """Columns of hidden tables read as NULL, whatever the query (SQLITE_IGNORE): counting
+    rows still works, reading what is in them does not."""
+    if action != sqlite3.SQLITE_READ or not table or table in PUBLIC_TABLES:
+        return sqlite3.SQLITE_OK
+    if table.startswith(("sqlite_", "pragma_", "json_")) or (table, column) in PUBLIC_COLUMNS:
+        return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_IGNORE
+
+
+@hookimpl
+def permission_allowed(datasette: Datasette, actor: Any, action: str, resource: Any) -> Any:
+    """Hidden tables cannot be opened, and nothing the panel serves writes."""
+    if action == "view-table" and resource and resource[1].lower() not in PUBLIC_TABLES:
+        return False
+    if action in WRITE_ACTIONS:
+        return False
+    return None
+
+
+WRITE_ACTIONS = frozenset({
+    "insert-row", "delete-row", "update-row", "create-table", "alter-table", "drop-table",
+})  # fmt: skip
 
 
 def _latitude(code: str | None) -> float | None:
@@ -167,13 +223,14 @@ def metadata(path: Path = METADATA) -> dict[str, Any]:
     return data
 
 
-def build(config: Config) -> Datasette:
+def build(config: Config, *, allow_sql: bool = False) -> Datasette:
     """A Datasette instance on the bot's database, read-only, with the panel's metadata."""
     path = Path(config.bot.database)
     if not path.is_file():
         raise NoDatabase(f"no database at {path}: run the bot once first (scheduler.py once)")
     _register_plugin()
-    datasette = Datasette(memory=False, metadata=metadata(), settings=SETTINGS)
+    settings = {**SETTINGS, "default_allow_sql": allow_sql}
+    datasette = Datasette(memory=False, metadata=metadata(), settings=settings)
     datasette.add_database(ReadOnlyDatabase(datasette, path=str(path), is_mutable=True), DATABASE)
     # without files Datasette adds an in-memory database; the panel shows only the bot's
     datasette.remove_database("_memory")
@@ -188,6 +245,11 @@ def panel_password(host: str, password_env: str | None) -> str | None:
     """The password the panel asks for, or None when it need not ask (local and none set)."""
     name = password_env or DEFAULT_PASSWORD_ENV
     password = os.environ.get(name)
+    if password and len(password) < MIN_PASSWORD and not is_local(host):
+        raise PasswordTooShort(
+            f"the panel on {host} is reachable from other machines: its password ({name}) needs"
+            f" at least {MIN_PASSWORD} characters"
+        )
     if password:
         return password
     if is_local(host):
@@ -214,28 +276,84 @@ class GetOnly:
         await send({"type": "http.response.body", "body": b"the panel is read-only\n"})
 
 
+class Introspection:
+    """Datasette's ``/-/`` pages (databases with their file paths, settings, plugins,
+    versions, actor) are not served; its static files are."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith("/-/") or path.startswith(("/-/static/", "/-/static-plugins/")):
+            await self.app(scope, receive, send)
+            return
+        await _plain(send, 404, b"not found\n")
+
+
+async def _plain(
+    send: Send, status: int, body: bytes, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    start = [(b"content-type", b"text/plain"), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": start})
+    await send({"type": "http.response.body", "body": body})
+
+
 class PasswordGate:
-    """HTTP basic auth in front of an ASGI app: any user name, the panel's password."""
+    """HTTP basic auth in front of an ASGI app: any user name, the panel's password. After
+    ``free_failures`` wrong passwords from one address, that address waits (429) twice as long
+    after each further failure, up to ``max_wait`` seconds; the right password clears it."""
 
     realm = b'Basic realm="awardwatch panel", charset="UTF-8"'
+    free_failures = 5
+    first_wait = 2.0
+    max_wait = 300.0
+    tracked = 10_000
 
     def __init__(self, app: ASGIApp, password: str) -> None:
         self.app = app
         self.password = password.encode()
+        self.failures: dict[str, tuple[int, float]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self._authorized(scope):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = [(b"www-authenticate", self.realm), (b"content-type", b"text/plain")]
-        await send({"type": "http.response.start", "status": 401, "headers": headers})
-        await send({"type": "http.response.body", "body": b"password required\n"})
+        client = str((scope.get("client") or ("?",))[0])
+        wait = self._wait(client)
+        if wait > 0:
+            retry = [(b"retry-after", str(math.ceil(wait)).encode())]
+            await _plain(send, 429, b"too many failed logins: wait and try again\n", retry)
+            return
+        if self._authorized(scope):
+            self.failures.pop(client, None)
+            await self.app(scope, receive, send)
+            return
+        if self._credentials(scope) is not None:
+            self._failed(client)
+        await _plain(send, 401, b"password required\n", [(b"www-authenticate", self.realm)])
 
-    def _authorized(self, scope: Scope) -> bool:
+    def _wait(self, client: str) -> float:
+        count, until = self.failures.get(client, (0, 0.0))
+        return until - time.monotonic() if count > self.free_failures else 0.0
+
+    def _failed(self, client: str) -> None:
+        count = self.failures.get(client, (0, 0.0))[0] + 1
+        over = count - self.free_failures
+        wait = min(self.max_wait, self.first_wait * 2.0 ** (over - 1)) if over > 0 else 0.0
+        if len(self.failures) >= self.tracked and client not in self.failures:
+            self.failures.pop(next(iter(self.failures)))  # the oldest address is forgotten
+        self.failures[client] = (count, time.monotonic() + wait)
+
+    def _credentials(self, scope: Scope) -> bytes | None:
         for name, value in scope.get("headers", []):
             if name.lower() == b"authorization" and value[:6].lower() == b"basic ":
-                return self._matches(value[6:])
-        return False
+                return bytes(value[6:])
+        return None
+
+    def _authorized(self, scope: Scope) -> bool:
+        token = self._credentials(scope)
+        return token is not None and self._matches(token)
 
     def _matches(self, token: bytes) -> bool:
         try:
@@ -246,22 +364,31 @@ class PasswordGate:
 
 
 def application(
-    config: Config, host: str = "127.0.0.1", password_env: str | None = None
+    config: Config,
+    host: str = "127.0.0.1",
+    password_env: str | None = None,
+    *,
+    allow_sql: bool = False,
 ) -> ASGIApp:
     """The panel's ASGI app (Datasette starts up on the first request), behind a password
     when ``host`` asks for one."""
     password = panel_password(host, password_env)
-    app: ASGIApp = GetOnly(build(config).app())
+    app: ASGIApp = FormulaSafeCSV(GetOnly(Introspection(build(config, allow_sql=allow_sql).app())))
     return PasswordGate(app, password) if password else app
 
 
 def serve(
-    config: Config, host: str = "127.0.0.1", port: int = 8001, password_env: str | None = None
+    config: Config,
+    host: str = "127.0.0.1",
+    port: int = 8001,
+    password_env: str | None = None,
+    *,
+    allow_sql: bool = False,
 ) -> None:
     """Run the panel until interrupted."""
     import uvicorn
 
-    app = application(config, host, password_env)
+    app = application(config, host, password_env, allow_sql=allow_sql)
     print(f"awardwatch panel on http://{host}:{port}/ (Ctrl-C stops it)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
@@ -275,7 +402,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="NAME",
         help=f"environment variable holding the password (default: {DEFAULT_PASSWORD_ENV});"
-        " required when the host is not 127.0.0.1/localhost",
+        f" required, of at least {MIN_PASSWORD} characters, when the host is not"
+        " 127.0.0.1/localhost",
+    )
+    parser.add_argument(
+        "--allow-sql",
+        action="store_true",
+        help="let panel users run their own SELECT queries (hidden tables still read as NULL)",
     )
 
 
@@ -284,7 +417,13 @@ def command(args: argparse.Namespace) -> int:
     from awardwatch import config as config_module
 
     config = config_module.load(args.config, check_env=False)
-    serve(config, host=args.host, port=args.port, password_env=args.password_env)
+    serve(
+        config,
+        host=args.host,
+        port=args.port,
+        password_env=args.password_env,
+        allow_sql=getattr(args, "allow_sql", False),
+    )
     return 0
 
 

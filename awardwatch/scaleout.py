@@ -127,6 +127,19 @@ def job_settings(source: SourceConfig, agent: str | None = None) -> dict[str, st
     return {key: setting_text(value) for key, value in values.items()}
 
 
+def job_source(source: SourceConfig) -> str:
+    """The source's config as a node gets it: without an inline ``proxy``, whose URL carries
+    the proxy's password. A node reaches a proxy through ``proxy_env``, read from the node's
+    own environment when the crawl runs."""
+    if source.proxy:
+        log.warning(
+            "source %s: its proxy is not sent to Scrapyd nodes; set proxy_env and the variable"
+            " on each node",
+            source.name,
+        )
+    return source.model_dump_json(exclude={"proxy"})
+
+
 async def schedule(
     http: httpx.AsyncClient, node: str, project: str, source: SourceConfig, settings: dict[str, str]
 ) -> str:
@@ -134,7 +147,7 @@ async def schedule(
     form = {
         "project": project,
         "spider": source.kind,
-        "source": source.model_dump_json(),  # SourceSpider reads its [[sources]] entry from this
+        "source": job_source(source),  # SourceSpider reads its [[sources]] entry from this
         "setting": [f"{key}={value}" for key, value in settings.items()],
     }
     response = await http.post(endpoint(node, "schedule.json"), data=form)

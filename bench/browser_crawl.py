@@ -145,6 +145,7 @@ async def ours(folder: Path, urls: list[str]) -> float:
     config = Config(bot={"database": data / "awardwatch.db"}, browser={"executable": CHROMIUM})
     crawls = Crawls(config)
     source = SourceConfig(name="bench-flash", kind="page", urls=urls, render="browser",
+                          allow_private=True,
                           options={**PAGE_OPTIONS, "wait_for": WAIT_FOR})  # fmt: skip
     began = time.perf_counter()
     result = await crawls.run(source)

@@ -1,10 +1,12 @@
-"""How well offers.announcements reads award sales: precision and recall of the sale decision
-and accuracy per field, on labelled real posts and on this folder's own cases.
+"""How well offers.announcements reads award sales, per language: precision and recall of the
+sale decision and accuracy per field, on the labelled real posts of fixtures/announcements/
+(quoted from public blog and airline pages, with their links) and on this folder's own cases.
 
-    .venv/bin/python bench/extract.py [../shared/reference/announcements/dev.jsonl] [-v]
+    .venv/bin/python bench/extract.py [fixtures/announcements/dev.jsonl ...] [-v]
 
-Field accuracy is counted over the posts labelled as award sales; places are compared as sets
-(case-insensitive), dates as ISO days.
+Field accuracy is counted over the posts labelled as award sales; places are compared as sets of
+the names the place data resolves them to (so "Lisboa" and "Lisbon" agree), dates as ISO days.
+The language of a post is its label when it has one, else the one the reader detects.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
+from collections import defaultdict
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,9 +23,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from offers.announcements import Announcement, read  # noqa: E402
+from offers.announcements.names import canonical  # noqa: E402
 
 FIELDS = ("program", "miles_min", "trip", "cabin", "origins", "destinations",
           "travel_start", "travel_end", "book_by")  # fmt: skip
+ROOT = Path(__file__).resolve().parent.parent
+DEV = ROOT / "fixtures" / "announcements" / "dev.jsonl"
 OWN_CASES = Path(__file__).with_name("announcements.jsonl")
 
 
@@ -38,69 +45,87 @@ def published(value: str | None) -> date | None:
     return date(parts[0], parts[1], parts[2])
 
 
+def place(name: str) -> str:
+    return (canonical(name) or name).lower()
+
+
 def got(result: Announcement, name: str) -> Any:
     value = getattr(result, name)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, tuple):
-        return sorted(v.lower() for v in value)
+        return sorted({place(v) for v in value})
     return value
 
 
 def wanted(case: dict[str, Any], name: str) -> Any:
     value = case.get(name)
-    return sorted(v.lower() for v in value) if isinstance(value, list) else value
+    return sorted({place(v) for v in value}) if isinstance(value, list) else value
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.posts = self.tp = self.fp = self.fn = self.positives = 0
+        self.right = dict.fromkeys(FIELDS, 0)
+
+    def line(self, label: str) -> str:
+        precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+        recall = self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+        fields = " ".join(
+            f"{n.replace('travel_', 't_')}={self.right[n] / self.positives:.2f}"
+            for n in FIELDS
+            if self.positives
+        )
+        return (
+            f"  {label:<4} {self.posts:>3} posts {self.positives:>3} sales  "
+            f"P {precision:.2f} R {recall:.2f}  {fields}"
+        )
 
 
 def measure(cases: list[dict[str, Any]], label: str, verbose: bool) -> None:
-    tp = fp = fn = 0
-    right = dict.fromkeys(FIELDS, 0)
-    positives = 0
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    started = time.perf_counter()
     for case in cases:
         result = read(
             case["title"], case["text"], published(case.get("published")), case.get("link")
         )
+        language = case.get("language") or result.language
         truth = bool(case["is_award_sale"])
-        tp += result.is_award_sale and truth
-        fp += result.is_award_sale and not truth
-        fn += truth and not result.is_award_sale
+        for tally in (tallies[language], tallies["all"]):
+            tally.posts += 1
+            tally.tp += result.is_award_sale and truth
+            tally.fp += result.is_award_sale and not truth
+            tally.fn += truth and not result.is_award_sale
+            tally.positives += truth
         if verbose and result.is_award_sale != truth:
-            print(f"  decision wrong ({result.reason or 'sale'}): {case['title']}")
+            reason = result.reason or "sale"
+            print(f"  [{language}] decision wrong ({reason}): {case['title'][:70]}")
         if not truth:
             continue
-        positives += 1
         for name in FIELDS:
             if got(result, name) == wanted(case, name):
-                right[name] += 1
+                tallies[language].right[name] += 1
+                tallies["all"].right[name] += 1
             elif verbose:
                 shown = f"got {got(result, name)!r} want {wanted(case, name)!r}"
-                print(f"  {name}: {shown} — {case['title'][:60]}")
-    precision = tp / (tp + fp) if tp + fp else 1.0
-    recall = tp / (tp + fn) if tp + fn else 1.0
-    print(f"{label}: {len(cases)} posts, {positives} award sales, {fp} false alarms")
-    print(f"  sale decision  precision {precision:.2f}  recall {recall:.2f}")
-    for name in FIELDS:
-        share = right[name] / positives if positives else 1.0
-        print(f"  {name:<13} {share:.2f}")
+                print(f"  [{language}] {name}: {shown} — {case['title'][:50]}")
+    elapsed = time.perf_counter() - started
+    print(f"{label}: {len(cases)} posts in {elapsed:.2f} s")
+    for language in sorted(tallies, key=lambda code: (code == "all", code)):
+        print(tallies[language].line(language))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    args.add_argument("path", nargs="?", default="../shared/reference/announcements/dev.jsonl")
+    args.add_argument("paths", nargs="*", type=Path, default=[DEV, OWN_CASES])
     args.add_argument("-v", "--verbose", action="store_true", help="show every miss")
     options = args.parse_args(argv)
-    reference = Path(options.path)
-    if reference.exists():
-        measure(load(reference), str(reference), options.verbose)
-    else:
-        print(f"{reference}: not found (real posts skipped)")
-    measure(
-        load(OWN_CASES),
-        str(
-            OWN_CASES.relative_to(Path.cwd()) if OWN_CASES.is_relative_to(Path.cwd()) else OWN_CASES
-        ),
-        options.verbose,
-    )
+    for path in options.paths:
+        if not path.exists():
+            print(f"{path}: not found")
+            continue
+        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        measure(load(path), str(shown), options.verbose)
     return 0
 
 

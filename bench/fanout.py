@@ -1,25 +1,29 @@
-"""Messages per second from the outbox drain (``awardwatch.deliver.drain``) through the
-Telegram notifier (python-telegram-bot with ``base_url``) to a local Bot API that enforces
-Telegram's limits — 30 messages in any second overall, one a second per chat — and answers
-429 with ``retry_after`` past them. The baseline is the allowed rate itself.
+"""One pass of the outbox drain (``awardwatch.deliver.drain``) through the Telegram notifier
+(python-telegram-bot with ``base_url``) fanning out to many chats, private and group, against
+a local Bot API that enforces Telegram's limits exactly where Telegram does, on arrival: 30
+messages in any second overall, one a second per chat, 20 in any minute per group; past them
+it answers 429 with ``retry_after``. The baseline is the rate those limits allow.
 
-    .venv/bin/python bench/fanout.py [--deliveries 1500]
+    .venv/bin/python bench/fanout.py [--private 36] [--groups 8] [--messages 30]
 
-Each delivery goes to its own chat (one chat's deliveries would share a digest message).
-10,000 deliveries take about 6 minutes at 30/s; the default measures the same rate sooner.
-Target: at least 95% of the allowed rate, with no 429.
+Each private chat gets ``--messages`` alerts and each group 19 (one minute's worth), one
+message each (``batch_size = 1``); with this many chats the overall limit is the one that
+binds. Target: every alert delivered in the one pass, no 429, at least 90% of the allowed
+rate.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import sys
 import tempfile
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,8 +46,8 @@ from storage.offers import Event  # noqa: E402
 
 OVERALL_PER_SECOND = 30
 CHAT_INTERVAL = 1.0
-#: Slack for the network between the notifier's clock and the server's.
-JITTER = 0.01
+GROUP_PER_MINUTE = 20
+GROUP_MESSAGES = 19
 TOKEN_ENV = "AWARDWATCH_BENCH_TELEGRAM_TOKEN"
 
 
@@ -54,6 +58,7 @@ class LimitedTelegram(FakeTelegram):
         super().__init__()
         self.recent: deque[float] = deque()
         self.last_to: dict[str, float] = {}
+        self.group_recent: dict[str, deque[float]] = {}
         self.refused = 0
         self.first: float | None = None
         self.last: float | None = None
@@ -71,36 +76,68 @@ class LimitedTelegram(FakeTelegram):
     def _admit(self, chat: str, now: float) -> float:
         """Seconds the sender should have waited, or 0 when the message is within limits."""
         with self._limits:
-            while self.recent and self.recent[0] <= now - 1.0 + JITTER:
+            while self.recent and self.recent[0] <= now - 1.0:
                 self.recent.popleft()
             wait = 0.0
             if len(self.recent) >= OVERALL_PER_SECOND:
                 wait = self.recent[0] + 1.0 - now
             previous = self.last_to.get(chat)
-            if previous is not None and now - previous < CHAT_INTERVAL - JITTER:
+            if previous is not None and now - previous < CHAT_INTERVAL:
                 wait = max(wait, previous + CHAT_INTERVAL - now)
+            group = self.group_recent.setdefault(chat, deque()) if chat.startswith("-") else None
+            if group is not None:
+                while group and group[0] <= now - 60.0:
+                    group.popleft()
+                if len(group) >= GROUP_PER_MINUTE:
+                    wait = max(wait, group[0] + 60.0 - now)
             if wait > 0:
                 self.refused += 1
                 return wait
             self.recent.append(now)
             self.last_to[chat] = now
+            if group is not None:
+                group.append(now)
             self.first = self.first if self.first is not None else now
             self.last = now
             return 0.0
+
+
+@dataclass
+class Counts:
+    accepted: int
+    refused: int
+    span: float
+
+
+def serve_apart(ready: Any) -> None:
+    """Run the limited Bot API in its own process (forked), so it does not share the
+    bot's interpreter lock; report what it counted when told to stop."""
+    with LimitedTelegram() as api:
+        ready.send(api.base_url)
+        ready.recv()
+        span = (api.last or 0) - (api.first or 0)
+        ready.send(Counts(len(api.sent()), api.refused, span))
 
 
 def _params_chat(content_type: str, body: str) -> Any:
     return _params(content_type, body).get("chat_id")
 
 
-def queue(db: Any, count: int) -> None:
-    """``count`` new offers, each event routed to its own chat, through the real pipeline."""
+def chats_of(private: int, groups: int, messages: int) -> list[str]:
+    """One entry per alert: each private chat ``messages`` times, each group 19 times."""
+    people = [str(100_000 + n) for n in range(private)] * messages
+    rooms = [str(-100_000 - n) for n in range(groups)] * GROUP_MESSAGES
+    return people + rooms
+
+
+def queue(db: Any, chats: list[str]) -> None:
+    """One new offer per entry of ``chats``, routed there, through the real pipeline."""
     now = datetime.now(UTC)
     result = CrawlResult("bench", started=now, responses=1)
-    result.offers = [make_offer(row) for row in raw_offers(count, now.date())]
+    result.offers = [make_offer(row) for row in raw_offers(len(chats), now.date())]
 
     def route(event: Event) -> list[tuple[str, str]]:
-        return [("telegram", str(100_000 + event.id))]
+        return [("telegram", chats[(event.id - 1) % len(chats)])]
 
     record(db, Config(), result, route, now)
 
@@ -108,7 +145,7 @@ def queue(db: Any, count: int) -> None:
 async def deliver(db: Any, base_url: str) -> tuple[float, int]:
     notifier = plugin("telegram")(NotifierConfig(
         name="telegram", type="telegram", token_env=TOKEN_ENV, base_url=base_url,
-        chats=[{"chat": "1"}],
+        chats=[{"chat": "1"}], batch_size=1,
     ))  # fmt: skip
     notifier.db = db  # type: ignore[attr-defined]
     await notifier.start()
@@ -121,27 +158,38 @@ async def deliver(db: Any, base_url: str) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--deliveries", type=int, default=1500)
+    parser.add_argument("--private", type=int, default=36, help="private chats")
+    parser.add_argument("--groups", type=int, default=8, help="group chats")
+    parser.add_argument("--messages", type=int, default=30, help="alerts per private chat")
     args = parser.parse_args()
     quiet_logs()
     os.environ[TOKEN_ENV] = TOKEN
-    with tempfile.TemporaryDirectory(prefix="bench-fanout-") as folder, LimitedTelegram() as api:
+    chats = chats_of(args.private, args.groups, args.messages)
+    ours, theirs = multiprocessing.get_context("fork").Pipe()
+    server = multiprocessing.get_context("fork").Process(target=serve_apart, args=(theirs,))
+    server.start()
+    with tempfile.TemporaryDirectory(prefix="bench-fanout-") as folder:
         db = connect(Path(folder) / "bench.db")
-        queue(db, args.deliveries)
-        seconds, sent = asyncio.run(deliver(db, api.base_url))
-        accepted = len(api.sent())
-        span = (api.last or 0) - (api.first or 0)
+        queue(db, chats)
+        seconds, sent = asyncio.run(deliver(db, ours.recv()))
+    ours.send("stop")
+    counts: Counts = ours.recv()
+    server.join()
+    accepted, span = counts.accepted, counts.span
     rate = (accepted - 1) / span if span else 0.0
-    print(f"   {sent:,} deliveries marked sent, {accepted:,} messages accepted, "
-          f"{api.refused} answered 429, drain took {seconds:.1f} s")  # fmt: skip
-    ratio = rate / OVERALL_PER_SECOND
+    # what the limits allow this workload: every chat at its own limit, capped overall
+    allowed = min(OVERALL_PER_SECOND, args.private / CHAT_INTERVAL + args.groups * (
+        GROUP_PER_MINUTE / 60))  # fmt: skip
+    print(f"   {sent:,} of {len(chats):,} alerts marked sent, {accepted:,} messages accepted, "
+          f"{counts.refused} answered 429, drain took {seconds:.1f} s")  # fmt: skip
+    ratio = rate / allowed
     report(
-        f"fan-out, {args.deliveries:,} deliveries to {args.deliveries:,} chats",
+        f"fan-out, {len(chats):,} alerts to {args.private} private chats and {args.groups} groups",
         Figure("outbox drain → Telegram notifier", rate, "messages/s"),
-        Figure("Telegram's allowed rate", OVERALL_PER_SECOND, "messages/s"),
-        target="at least 95% of the allowed rate with no 429",
+        Figure("rate Telegram's limits allow", allowed, "messages/s"),
+        target="every alert in one pass, no 429, at least 90% of the allowed rate",
         ratio=ratio,
-        met=ratio >= 0.95 and api.refused == 0 and sent == args.deliveries,
+        met=ratio >= 0.90 and counts.refused == 0 and sent == len(chats),
     )
 
 

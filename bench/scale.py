@@ -44,6 +44,7 @@ path = "data/offers.xlsx"
 [[sources]]
 name = "bench-scale"
 kind = "page"
+allow_private = true
 urls = [{urls}]
 [sources.options]
 item = "li.deal"
@@ -93,10 +94,12 @@ class TooSlow(Exception):
 
 def once(config: Path, limit: float) -> Run:
     began = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "scheduler.py"), "--config", str(config), "once", "--json"],
-        cwd=config.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    errors = config.parent / "once.log"
+    with errors.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "scheduler.py"), "--config", str(config), "once"],
+            cwd=config.parent, stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
     while True:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
         if pid:
@@ -109,8 +112,7 @@ def once(config: Path, limit: float) -> Run:
     wall = time.perf_counter() - began
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode not in (0, 1):
-        assert process.stderr is not None
-        raise SystemExit(f"once exited with {process.returncode}: {process.stderr.read()[-2000:]}")
+        raise SystemExit(f"once exited with {process.returncode}: {errors.read_text()[-2000:]}")
     return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 

@@ -104,7 +104,7 @@ def measure(pages: int, rounds: int) -> Row:
         names = write_pages(folder / "site", pages)
         with serve_apart(folder / "site") as base:
             urls = [base + page for page in names]
-            source = SourceConfig(name="bench-pages", kind="page", urls=urls,
+            source = SourceConfig(name="bench-pages", kind="page", urls=urls, allow_private=True,
                                   options=PAGE_OPTIONS)  # fmt: skip
             ratios = run_on_reactor(
                 lambda: paired_async(

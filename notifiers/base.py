@@ -7,16 +7,17 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from awardwatch.config import NotifierConfig
 from awardwatch.errors import ConfigError
-from offers.model import PROGRAMS
+from offers.programs import airline_of, display_name
 from storage.offers import Event
 
 CABIN_NAMES = {
@@ -31,14 +32,19 @@ KIND_NAMES = {"new": "New", "cheaper": "Cheaper", "back": "Back"}
 @dataclass(frozen=True)
 class Delivery:
     """How one send went. ``retry``: try again later (after ``retry_after`` seconds if set);
-    ``failed``: this message will never go through; ``gone``: the recipient is gone for good."""
+    ``failed``: this message will never go through; ``gone``: the recipient is gone for good;
+    ``rejected``: the service refused the bot itself (a wrong token or address), so nothing
+    goes through until the configuration is fixed; ``held``: not sent and not tried: wait
+    (``retry_after`` seconds, or until released). ``rate_limited``: the service asked to slow
+    down (HTTP 429): not a failure of the message, only a wait."""
 
-    status: Literal["sent", "retry", "failed", "gone"]
+    status: Literal["sent", "retry", "failed", "gone", "rejected", "held"]
     detail: str = ""
     retry_after: float | None = None
     #: When a send that went out as several messages stopped part-way: how many of the
     #: leading events the service had already accepted (None: all or nothing).
     done: int | None = None
+    rate_limited: bool = False
 
     @property
     def ok(self) -> bool:
@@ -82,62 +88,133 @@ LIMIT_KEYS = frozenset(Limits.model_fields)
 
 
 class Window:
-    """At most ``limit`` acquisitions in any ``period`` seconds: a sliding-window bucket, so
-    the bound holds for every window, not only on average."""
+    """At most ``limit`` messages in any ``period`` seconds: a sliding window over the moments
+    each message counts from, so the bound holds for every window, not only on average."""
 
     def __init__(self, limit: int, period: float) -> None:
         self.limit = limit
         self.period = period
-        self._stamps: deque[float] = deque()
+        self._stamps: list[list[float]] = []
         self._lock = asyncio.Lock()
 
-    async def acquire(self) -> None:
+    async def acquire(self) -> list[float]:
+        """Wait for room; return the new message's stamp (a cell ``restamp`` can move)."""
         async with self._lock:
-            while len(self._stamps) >= self.limit:
-                wait = self._stamps[0] + self.period - time.monotonic()
-                if wait <= 0:
-                    self._stamps.popleft()
-                else:
-                    await asyncio.sleep(wait)
-            self._stamps.append(time.monotonic())
+            while True:
+                now = time.monotonic()
+                self._stamps = [s for s in self._stamps if s[0] + self.period > now]
+                if len(self._stamps) < self.limit:
+                    break
+                await asyncio.sleep(min(s[0] for s in self._stamps) + self.period - now)
+            stamp = [now]
+            self._stamps.append(stamp)
+            return stamp
 
-    def restamp(self, moment: float) -> None:
-        """Move the latest acquisition to ``moment``, when the message actually left."""
-        if self._stamps:
-            self._stamps[-1] = max(self._stamps[-1], moment)
+
+def _per_second(rate: float) -> Window:
+    """``rate`` messages a second as a window: whole messages per second, or one per
+    ``1/rate`` seconds for slower rates."""
+    return Window(int(rate), 1.0) if rate >= 1 else Window(1, 1 / rate)
+
+
+def restamp(stamps: Sequence[list[float]], moment: float) -> None:
+    """Count the messages behind ``stamps`` from ``moment`` (when they left, or arrived)."""
+    for stamp in stamps:
+        stamp[0] = max(stamp[0], moment)
+
+
+class Slot:
+    """One message's place within the limits, from ``Throttle.wait``. Call ``arrived`` when the
+    service answered: the chat's and the group's limits then count from that moment, the
+    latest the message can have reached the service, so their gaps hold where the service
+    measures them (on arrival), whatever the network did on the way."""
+
+    def __init__(self, at_arrival: Sequence[list[float]]) -> None:
+        self._at_arrival = at_arrival
+
+    def arrived(self) -> None:
+        restamp(self._at_arrival, time.monotonic())
 
 
 class Throttle:
     """A notifier's rate limits: overall messages a second, least seconds between two messages
-    to one chat, and a cap per group chat. Shared by every chat the notifier sends to."""
+    to one chat, and a cap per group chat. Shared by every chat the notifier sends to (and by
+    anything else that talks to the service, such as a chat bot's replies).
+
+    Messages leave evenly spaced at ``rate_per_second`` (the service's limit less a margin).
+    The per-chat and per-group limits, and the service's own overall ``ceiling``, are sliding
+    windows counted from when the service answered (``Slot.arrived``), the latest moment the
+    message can have reached it: a network that delays one message and bunches the next
+    cannot push any window past its limit where the service counts. ``hold``
+    keeps one chat waiting (the service said "retry after") without slowing the others."""
 
     def __init__(
         self,
         rate_per_second: float | None,
         chat_interval: float,
         group: tuple[int, float] | None,
+        ceiling: float | None = None,
     ) -> None:
         self.overall = Window(1, 1 / rate_per_second) if rate_per_second else None
+        top = ceiling or rate_per_second
+        self.arriving = _per_second(top) if top else None
         self.chat_interval = chat_interval
         self.group = group
         self._chats: dict[str, Window] = {}
         self._groups: dict[str, Window] = {}
+        self._held: dict[str, float] = {}
 
-    async def wait(self, chat: str, is_group: bool) -> None:
+    def hold(self, chat: str, seconds: float) -> None:
+        """Send nothing to ``chat`` for ``seconds`` from now."""
+        until = time.monotonic() + seconds
+        self._held[chat] = max(self._held.get(chat, 0.0), until)
+
+    async def wait(self, chat: str, is_group: bool) -> Slot:
         """Return when one more message to ``chat`` stays within every limit."""
-        windows: list[Window] = []
+        held = self._held.get(chat, 0.0) - time.monotonic()
+        if held > 0:
+            await asyncio.sleep(held)
+        at_arrival: list[list[float]] = []
         if self.chat_interval > 0:
-            windows.append(self._chats.setdefault(chat, Window(1, self.chat_interval)))
+            window = self._chats.setdefault(chat, Window(1, self.chat_interval))
+            at_arrival.append(await window.acquire())
         if is_group and self.group:
-            windows.append(self._groups.setdefault(chat, Window(*self.group)))
+            at_arrival.append(await self._groups.setdefault(chat, Window(*self.group)).acquire())
+        if self.arriving:
+            at_arrival.append(await self.arriving.acquire())
+        stamps = list(at_arrival)
         if self.overall:
-            windows.append(self.overall)
-        for window in windows:
-            await window.acquire()
+            stamps.append(await self.overall.acquire())
         # Waiting for a later window delays the message: count it from when it leaves.
-        moment = time.monotonic()
-        for window in windows:
-            window.restamp(moment)
+        restamp(stamps, time.monotonic())
+        return Slot(at_arrival)
+
+
+@dataclass(frozen=True)
+class Sending:
+    """What the outbox tells a ``send`` in progress: the outbox row of each event (the
+    delivery ids a receiver can deduplicate on), and whom to tell as soon as the service has
+    accepted the first ``n`` events (so they are marked sent at once, not after the batch)."""
+
+    ids: tuple[int, ...] = ()
+    accepted: Callable[[int], None] | None = None
+
+
+#: The send in progress in this task (set by the outbox drain).
+sending: ContextVar[Sending | None] = ContextVar("awardwatch_sending", default=None)
+
+
+def delivery_ids() -> tuple[int, ...]:
+    """The outbox row ids of the events being sent, in their order (empty outside a drain)."""
+    current = sending.get()
+    return current.ids if current else ()
+
+
+def accepted(count: int) -> None:
+    """Report that the service accepted the first ``count`` events of the current send."""
+    current = sending.get()
+    if current is not None and current.accepted is not None:
+        current.accepted(count)
 
 
 class NoOptions(BaseModel):
@@ -155,6 +232,9 @@ class Notifier:
     #: messages to one chat; None where the service sets no limit.
     rate_per_second: ClassVar[float | None] = None
     chat_interval: ClassVar[float] = 0.0
+    #: The service's own overall limit (messages a second), never passed on arrival; None:
+    #: ``rate_per_second`` is the limit.
+    rate_ceiling: ClassVar[float | None] = None
     #: Messages to one group chat per ``group_period`` seconds (Telegram: 20 a minute).
     group_rate: ClassVar[int | None] = None
     group_period: ClassVar[float] = 60.0
@@ -179,6 +259,7 @@ class Notifier:
             self.rate_per_second,
             self.chat_interval,
             (self.group_rate, self.group_period) if self.group_rate else None,
+            self.rate_ceiling,
         )
 
     def _validate(self, model: type[BaseModel], values: dict[str, Any]) -> Any:
@@ -212,10 +293,15 @@ class Notifier:
         from the chat id override this, others list groups under ``group_chats``."""
         return chat in self.limits.group_chats
 
-    async def pace(self, chat: str) -> None:
+    async def pace(self, chat: str) -> Slot:
         """Wait until one more message to ``chat`` keeps within the rate limits. Call it
-        before every message that goes to the service."""
-        await self.throttle.wait(chat, self.is_group(chat))
+        before every message that goes to the service (alerts and chat-bot replies alike),
+        and ``arrived()`` on the returned slot when the service answered."""
+        return await self.throttle.wait(chat, self.is_group(chat))
+
+    def hold(self, chat: str, seconds: float) -> None:
+        """The service asked to wait ``seconds`` before the next message to ``chat``."""
+        self.throttle.hold(chat, seconds)
 
     async def start(self) -> None:
         """Open connections; called once before the first send."""
@@ -241,11 +327,13 @@ class Notifier:
         that does not go through, saying how many leading events were already delivered."""
         done = 0
         for text, covered in self.render_batches(events):
-            await self.pace(chat)
+            slot = await self.pace(chat)
             delivery = await post(chat, text)
+            slot.arrived()
             if not delivery.ok:
                 return replace(delivery, detail=self.mask(delivery.detail), done=done)
             done = covered
+            accepted(done)
         return Delivery("sent")
 
     def secrets(self) -> list[str]:
@@ -294,23 +382,20 @@ class Notifier:
 
 
 def describe(event: Event, *, escape: Any = lambda s: s, link: Any = None) -> str:
-    """One offer in a few lines of text."""
+    """One offer in a few lines of text: only what is known, never a placeholder; days in ISO
+    form, which no reader takes for another day."""
     offer = event.offer
-    head = f"{KIND_NAMES.get(event.kind, event.kind)}: {PROGRAMS.get(offer.program, offer.program)}"
-    route = f"{offer.origin or '?'} → {offer.destination or '?'}"
-    price = f"{offer.miles:,} miles" if offer.miles else f"{offer.discount_pct:g}% off"
-    if offer.trip == "round-trip" and offer.miles:
-        price += " round-trip"
-    if event.kind == "cheaper" and event.previous_miles:
-        price += f" (was {event.previous_miles:,})"
-    details = [CABIN_NAMES.get(offer.cabin or "", "")]
-    if offer.depart_date:
-        details.append(offer.depart_date.isoformat())
-    elif offer.travel_start or offer.travel_end:
-        details.append(f"{offer.travel_start or '…'} – {offer.travel_end or '…'}")
+    head = f"{KIND_NAMES.get(event.kind, event.kind)}: {display_name(offer.program)}"
+    route = _route(offer.origin, offer.destination)
+    previous = event.previous_miles if event.kind == "cheaper" else None
+    details = [
+        offer.airline or airline_of(offer.program) or "",
+        CABIN_NAMES.get(offer.cabin or "", ""),
+        _when(offer.depart_date, offer.travel_start, offer.travel_end),
+    ]
     if offer.taxes is not None:
         details.append(f"+{offer.taxes:.2f} {offer.currency or ''}".strip())
-    lines = [escape(head), escape(f"{route} · {price}")]
+    lines = [escape(head), escape(" · ".join(p for p in (route, *_price(offer, previous)) if p))]
     line = " · ".join(d for d in details if d)
     if line:
         lines.append(escape(line))
@@ -320,9 +405,46 @@ def describe(event: Event, *, escape: Any = lambda s: s, link: Any = None) -> st
         lines.append(escape(f"Why: {offer.promo_reason}"))
     if offer.book_by:
         lines.append(escape(f"Book by {offer.book_by.isoformat()}"))
-    if offer.url and link:
+    if offer.url and link and re.match(r"(?i)https?://", offer.url):
         lines.append(link("Book", offer.url))
     return "\n".join(lines)
+
+
+def _route(origin: str | None, destination: str | None) -> str:
+    if origin and destination:
+        return f"{origin} → {destination}"
+    if destination:
+        return f"To {destination} from anywhere"
+    if origin:
+        return f"From {origin} to anywhere"
+    return ""
+
+
+def _price(offer: Any, previous: int | None) -> list[str]:
+    """``45,000 miles round-trip (was 50,000)`` and ``30% off``, each when known."""
+    discount = f"{offer.discount_pct:g}% off" if offer.discount_pct else ""
+    if not offer.miles:
+        return [discount]
+    miles = f"{offer.miles:,} miles"
+    if offer.trip == "round-trip":
+        miles += " round-trip"
+    if previous:
+        miles += f" (was {previous:,})"
+    return [miles, discount]
+
+
+def _when(depart: date | None, start: date | None, end: date | None) -> str:
+    """A day or a travel window: ``2031-03-03 – 2031-03-20``, ``until 2031-05-31``."""
+    one = depart or (start if start == end else None)
+    if one:
+        return one.isoformat()
+    if start and end:
+        return f"{start.isoformat()} – {end.isoformat()}"
+    if end:
+        return f"until {end.isoformat()}"
+    if start:
+        return f"from {start.isoformat()}"
+    return ""
 
 
 def split_messages(blocks: Sequence[str], limit: int, separator: str = "\n\n") -> list[str]:

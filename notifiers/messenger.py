@@ -11,10 +11,14 @@ promotional content, so:
   Page a ``notification_messages_token``; with it one message may go out per rolling
   ``token_interval_hours`` (48 since September 2025), as a single message (a digest).
   Meta is retiring these tokens in favour of its paid Marketing Messages API.
-- Otherwise the delivery fails with the reason; nothing is sent.
+- Otherwise nothing is sent: a subscriber's alerts are held in the outbox and go out as one
+  digest, newest first, the moment the person next writes or taps (``chat.messenger``
+  releases them); for a recipient listed only in config the delivery fails with the reason.
 
-Each recipient's ``last_interaction`` (and token) lives in config; the Page's webhook is
-where both come from.
+People subscribe through the Page's webhook (``subscribers = true``, see ``chat.messenger``),
+which records every interaction and opt-in token; recipients may also be listed in config
+with their PSID, ``last_interaction`` and token. Every alert carries quick replies ("More
+like this", "Pause", "My watches"): a tap is an interaction, and renews the window.
 """
 
 from __future__ import annotations
@@ -25,12 +29,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from awardwatch.config import NotifierConfig, secret
 from notifiers.base import Delivery, Item, Notifier
 from notifiers.webhook import retry_after
-from storage import outbox
+from storage import outbox, subscribers
 from storage.offers import Event
 
 #: Graph error codes that mean "slow down": application, user, page and Send API limits.
@@ -39,6 +43,7 @@ RATE_LIMITED = {4, 17, 32, 613}
 TRANSIENT = {1, 2, 1200}
 OUTSIDE_WINDOW = 2018278
 NO_SUCH_USER = 2018001
+WINDOW_CLOSED = "outside the messaging window"
 
 
 class Recipient(BaseModel):
@@ -58,12 +63,34 @@ class MessengerOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     page_token_env: str
-    recipients: list[Recipient] = Field(min_length=1)
+    recipients: list[Recipient] = Field(default_factory=list)
+    subscribers: bool = False
+    app_secret_env: str | None = Field(default=None, description="env var: the app secret")
+    verify_token_env: str | None = Field(default=None, description="env var: webhook token")
+    webhook_path: str = Field(default="/messenger", pattern=r"^/[A-Za-z0-9/_.-]*$")
+    admin_psids: list[str] = Field(default_factory=list)
+    setup_profile: bool = Field(default=True, description="set Get started and the menu")
     base_url: str = "https://graph.facebook.com"
     version: str = "v23.0"
     window_hours: float = Field(default=24, gt=0)
     token_interval_hours: float = Field(default=48, ge=0)
     timeout_seconds: float = Field(default=15, gt=0)
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> MessengerOptions:
+        if not (self.recipients or self.subscribers):
+            raise ValueError("nowhere to send: list recipients or set subscribers = true")
+        if self.subscribers and not (self.app_secret_env and self.verify_token_env):
+            raise ValueError("subscribers = true needs app_secret_env and verify_token_env")
+        return self
+
+
+#: The quick replies every alert carries (a tap renews the messaging window).
+def quick_replies(event_id: int | None) -> list[dict[str, str]]:
+    more = [{"content_type": "text", "title": "More like this", "payload": f"MORE:{event_id}"}]
+    return [*(more if event_id else []),
+            {"content_type": "text", "title": "Pause", "payload": "PAUSE"},
+            {"content_type": "text", "title": "My watches", "payload": "LIST"}]  # fmt: skip
 
 
 class MessengerNotifier(Notifier):
@@ -73,6 +100,8 @@ class MessengerNotifier(Notifier):
     #: Send API: 300 calls a second per Page for text; Meta also throttles busy threads.
     rate_per_second: ClassVar[float | None] = 250.0
     chat_interval: ClassVar[float] = 1.0
+    #: Held alerts go out as one digest: take them in one send.
+    batch_size: ClassVar[int] = 100
     Options = MessengerOptions
 
     def __init__(self, config: NotifierConfig) -> None:
@@ -91,10 +120,35 @@ class MessengerNotifier(Notifier):
         return [self.page_token, *self.tokens.values()]
 
     def recipients(self, event: Event) -> list[str]:
-        return list(self.people)
+        chats = list(self.people)
+        if self.options.subscribers and self.db is not None:
+            chats += subscribers.matching(self.db, self.name, event.offer)
+        return list(dict.fromkeys(chats))
 
     def admin_chats(self) -> list[str]:
-        return list(self.people)
+        return list(self.options.admin_psids) or list(self.people)
+
+    def person(self, chat: str) -> Recipient | None:
+        """What is known of ``chat``: from config, and from what the webhook recorded."""
+        configured = self.people.get(chat)
+        found = subscribers.get(self.db, self.name, chat) if self.db is not None else None
+        if found is None:
+            return configured
+        last = _when(found["last_interaction"])
+        if (
+            configured
+            and configured.last_interaction
+            and (last is None or configured.last_interaction > last)
+        ):
+            last = configured.last_interaction
+        return Recipient(id=chat, last_interaction=last)
+
+    def subscriber_token(self, chat: str, now: datetime) -> str | None:
+        found = subscribers.get(self.db, self.name, chat) if self.db is not None else None
+        if found is None or not found["notification_token"]:
+            return None
+        expires = _when(found["token_expires"])
+        return found["notification_token"] if expires is None or expires > now else None
 
     @property
     def endpoint(self) -> str:
@@ -114,31 +168,73 @@ class MessengerNotifier(Notifier):
         return last is not None and now - last < timedelta(hours=self.options.window_hours)
 
     async def send(self, chat: str, events: Sequence[Item]) -> Delivery:
-        person = self.people.get(chat)
+        person = self.person(chat)
         if person is None:
             return Delivery("failed", f"{chat} is not among this notifier's recipients")
+        found = subscribers.get(self.db, self.name, chat) if self.db is not None else None
+        if found is not None and chat not in self.people and found["status"] != subscribers.ACTIVE:
+            return Delivery("gone", f"subscriber {chat} has {found['status']} the Page")
         now = datetime.now(UTC)
         if self.in_window(person, now):
-            return await self.send_messages(chat, events, self._post_update)
-        if chat in self.tokens:
-            return await self._send_marketing(chat, events, now)
-        return Delivery(
-            "failed",
-            f"recipient {chat}: outside the {self.options.window_hours:g}-hour standard messaging "
-            "window and no marketing-messages opt-in; Messenger allows no promotional message "
-            "then (message tags may not carry promotional content)",
-        )
+            if self.db is not None and outbox.held(self.db, self.name, chat):
+                await self.pace(chat)
+                delivery = await self._post_update(chat, self.digest(events), _last_id(events))
+            else:
+                delivery = await self.send_messages(chat, events, self._post_each(events))
+        elif token := self.tokens.get(chat) or self.subscriber_token(chat, now):
+            delivery = await self._send_marketing(chat, token, events, now)
+        elif found is not None:
+            return Delivery("held", f"outside the {self.options.window_hours:g}-hour window: "
+                            "held until the person writes to the Page")  # fmt: skip
+        else:
+            return Delivery(
+                "failed",
+                f"recipient {chat}: outside the {self.options.window_hours:g}-hour standard "
+                "messaging window and no marketing-messages opt-in; Messenger allows no "
+                "promotional message then (message tags may not carry promotional content)",
+            )
+        if found is None or chat in self.people:
+            return delivery
+        if delivery.status == "gone":
+            subscribers.set_status(self.db, self.name, chat, subscribers.BLOCKED)
+        elif delivery.status == "failed" and not self.in_window(person, now):
+            # the opt-in token no longer works (Meta retired the path for most regions)
+            subscribers.set_token(self.db, self.name, chat, None, None)
+            return Delivery("held", f"marketing message refused ({delivery.detail}): held "
+                            "until the person writes to the Page")  # fmt: skip
+        elif delivery.detail.startswith(WINDOW_CLOSED):
+            return Delivery("held", f"{delivery.detail}: held until the person writes")
+        return delivery
 
-    async def _post_update(self, chat: str, text: str) -> Delivery:
-        body = {"recipient": {"id": chat}, "messaging_type": "UPDATE", "message": {"text": text}}
+    def _post_each(self, events: Sequence[Item]) -> Any:
+        async def post(chat: str, text: str) -> Delivery:
+            return await self._post_update(chat, text, _last_id(events))
+
+        return post
+
+    async def _post_update(self, chat: str, text: str, event_id: int | None = None) -> Delivery:
+        body = {"recipient": {"id": chat}, "messaging_type": "UPDATE",
+                "message": {"text": text, "quick_replies": quick_replies(event_id)}}  # fmt: skip
         return await self._post(body)
 
-    async def _send_marketing(self, chat: str, events: Sequence[Item], now: datetime) -> Delivery:
+    async def reply(self, chat: str, text: str) -> Delivery:
+        """Answer a person's message (``RESPONSE``), with the menu as quick replies."""
+        await self.pace(chat)
+        body = {
+            "recipient": {"id": chat},
+            "messaging_type": "RESPONSE",
+            "message": {"text": text[: self.max_length], "quick_replies": quick_replies(None)},
+        }
+        return await self._post(body)
+
+    async def _send_marketing(
+        self, chat: str, token: str, events: Sequence[Item], now: datetime
+    ) -> Delivery:
         wait = self._token_wait(chat, now)
         if wait > 0:
-            return Delivery("retry", "marketing-message allowance used; next one later", wait)
+            return Delivery("held", "marketing-message allowance used; next one later", wait)
         await self.pace(chat)
-        body = {"recipient": {"notification_messages_token": self.tokens[chat]},
+        body = {"recipient": {"notification_messages_token": token},
                 "message": {"text": self.digest(events)}}  # fmt: skip
         return await self._post(body)
 
@@ -153,19 +249,36 @@ class MessengerNotifier(Notifier):
         return max(0.0, (due - now).total_seconds())
 
     def digest(self, events: Sequence[Item]) -> str:
-        """Everything in one message, the allowance being one: what does not fit is counted."""
-        messages = self.render(events)
-        if len(messages) == 1:
-            return messages[0]
-        more = f"\n\n… and more offers ({len(events)} in all)"
-        return messages[0][: self.max_length - len(more)] + more
+        """Everything in one message, newest first (the allowance being one, or the person
+        back after a while): what does not fit is counted."""
+        newest_first = list(reversed(events))
+        blocks = [self.render_item(e) for e in newest_first]
+        if len(events) > 1:
+            blocks.insert(0, f"{len(events)} award offers while you were away, newest first:")
+        text = "\n\n".join(blocks)
+        if len(text) <= self.max_length:
+            return text
+        shown, size = [], 0
+        for block in blocks:
+            if size + len(block) + 2 > self.max_length - 40:
+                break
+            shown.append(block)
+            size += len(block) + 2
+        rest = len(blocks) - len(shown)
+        return "\n\n".join(shown) + f"\n\n… and {rest} more offers"
 
-    async def _post(self, body: dict[str, Any]) -> Delivery:
+    async def post_profile(self, body: dict[str, Any]) -> Delivery:
+        """Set the Page's Messenger profile (Get started button, persistent menu)."""
+        profile = self.endpoint.removesuffix("/messages") + "/messenger_profile"
+        return await self._post(body, profile)
+
+    async def _post(self, body: dict[str, Any], endpoint: str | None = None) -> Delivery:
         await self.start()
         assert self.client is not None
         headers = {"Authorization": f"Bearer {self.page_token}"}
         try:
-            response = await self.client.post(self.endpoint, json=body, headers=headers)
+            response = await self.client.post(endpoint or self.endpoint, json=body,
+                                              headers=headers)  # fmt: skip
         except httpx.HTTPError as exc:
             return Delivery("retry", self.mask(f"{type(exc).__name__}: {exc}"))
         if response.status_code == 200:
@@ -174,6 +287,15 @@ class MessengerNotifier(Notifier):
 
     def mask_delivery(self, delivery: Delivery) -> Delivery:
         return replace(delivery, detail=self.mask(delivery.detail))
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _last_id(events: Sequence[Item]) -> int | None:
+    ids = [e.id for e in events if isinstance(e, Event)]
+    return ids[-1] if ids else None
 
 
 def graph_error(response: httpx.Response) -> Delivery:
@@ -196,7 +318,7 @@ def _classify(code: int, subcode: int, detail: str, response: httpx.Response) ->
     if code in RATE_LIMITED:
         return Delivery("retry", detail, retry_after(response) or 60.0)
     if code == 10 and subcode == OUTSIDE_WINDOW:
-        return Delivery("failed", f"outside the messaging window: {detail}")
+        return Delivery("failed", f"{WINDOW_CLOSED}: {detail}")
     if code == 551 or (code == 100 and subcode == NO_SUCH_USER):
         return Delivery("gone", f"this person is not available: {detail}")
     if code == 190:

@@ -14,6 +14,7 @@ import html
 import logging
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from typing import Any, ClassVar
@@ -21,7 +22,7 @@ from typing import Any, ClassVar
 import sqlite_utils
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
-from telegram.constants import ParseMode
+from telegram.constants import FloodLimit, ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -112,7 +113,8 @@ def classify(exc: TelegramError) -> Delivery:
     """What a Bot API error means for the delivery (bad requests are handled by the caller)."""
     if isinstance(exc, RetryAfter):
         seconds = retry_seconds(exc)
-        return Delivery("retry", f"Telegram flood control: retry after {seconds:g} s", seconds)
+        return Delivery("retry", f"Telegram flood control: retry after {seconds:g} s", seconds,
+                        rate_limited=True)  # fmt: skip
     if isinstance(exc, Forbidden):
         return Delivery("gone", f"Telegram refused the chat: {exc.message}")
     if isinstance(exc, ChatMigrated):
@@ -120,7 +122,7 @@ def classify(exc: TelegramError) -> Delivery:
             "failed", f"the group is now supergroup {exc.new_chat_id}: use that id in chats"
         )
     if isinstance(exc, InvalidToken):
-        return Delivery("retry", f"Telegram rejected the bot token: {exc.message}")
+        return Delivery("rejected", f"Telegram rejected the bot token: {exc.message}")
     if isinstance(exc, TimedOut):
         return Delivery("retry", "Telegram did not answer in time")
     if isinstance(exc, NetworkError):
@@ -131,11 +133,15 @@ def classify(exc: TelegramError) -> Delivery:
 class TelegramNotifier(Notifier):
     type_name: ClassVar[str] = "telegram"
     max_length: ClassVar[int] = 4096
-    # Telegram's documented limits for bots
-    rate_per_second: ClassVar[float | None] = 30.0
-    chat_interval: ClassVar[float] = 1.0
-    group_rate: ClassVar[int | None] = 20
+    # Telegram's published limits for bots, with a margin: Telegram counts messages when they
+    # arrive, and a network hiccup can bunch two that left far enough apart
+    rate_per_second: ClassVar[float | None] = FloodLimit.MESSAGES_PER_SECOND - 2  # 28
+    rate_ceiling: ClassVar[float | None] = FloodLimit.MESSAGES_PER_SECOND  # 30, on arrival
+    chat_interval: ClassVar[float] = 1.1 / FloodLimit.MESSAGES_PER_SECOND_PER_CHAT  # 1.1 s
+    group_rate: ClassVar[int | None] = FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP - 1  # 19
     group_period: ClassVar[float] = 60.0
+    #: Chats served side by side: the limits above pace them, not this.
+    concurrency: ClassVar[int] = 64
     #: Longest part of one scraped value shown (escaped): keeps every offer block well under
     #: ``max_length`` so messages only ever break between offers.
     field_length: ClassVar[int] = 400
@@ -245,8 +251,7 @@ class TelegramNotifier(Notifier):
             delivery = Delivery("retry", f"{type(exc).__name__}: {exc}")
         if delivery.status == "gone":
             self._mark_blocked(chat)
-        return Delivery(delivery.status, self.mask(delivery.detail), delivery.retry_after,
-                        delivery.done)  # fmt: skip
+        return replace(delivery, detail=self.mask(delivery.detail))
 
     async def _post(self, chat: str, text: str, url: str | None = None) -> Delivery:
         markup = InlineKeyboardMarkup([[InlineKeyboardButton("Book", url=url)]]) if url else None
@@ -272,7 +277,7 @@ class TelegramNotifier(Notifier):
         plain = html.unescape(strip_tags(text))
         if url:
             plain += f"\nBook: {url}"  # the button may have been what Telegram refused
-        await self.pace(chat)
+        slot = await self.pace(chat)
         try:
             await self.bot.send_message(chat_id=chat, text=plain[: self.max_length])
         except BadRequest as exc:
@@ -282,6 +287,8 @@ class TelegramNotifier(Notifier):
             )  # fmt: skip
         except TelegramError as exc:
             return classify(exc)
+        finally:
+            slot.arrived()
         return Delivery("sent", "sent as plain text")
 
     # -- subscribers --------------------------------------------------------------------------

@@ -8,50 +8,45 @@ from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from awardwatch.errors import InvalidOffer
-from offers import text
+from offers import programs, text
 
-#: Loyalty programs the bot knows, by id. Offers name one of these ids.
-PROGRAMS: dict[str, str] = {
-    "delta": "Delta SkyMiles",
-    "american": "American Airlines AAdvantage",
-    "united": "United MileagePlus",
-    "southwest": "Southwest Rapid Rewards",
-    "alaska": "Alaska Airlines Mileage Plan / Atmos Rewards",
-    "jetblue": "JetBlue TrueBlue",
-    "hawaiian": "HawaiianMiles",
-    "flyingblue": "Air France-KLM Flying Blue",
-    "aeroplan": "Air Canada Aeroplan",
-    "virginatlantic": "Virgin Atlantic Flying Club",
-    "british": "British Airways Executive Club (Avios)",
-    "iberia": "Iberia Plus (Avios)",
-    "aerlingus": "Aer Lingus AerClub (Avios)",
-    "qatar": "Qatar Airways Privilege Club (Avios)",
-    "emirates": "Emirates Skywards",
-    "etihad": "Etihad Guest",
-    "turkish": "Turkish Airlines Miles&Smiles",
-    "lufthansa": "Lufthansa Group Miles & More",
-    "krisflyer": "Singapore Airlines KrisFlyer",
-    "cathay": "Cathay Pacific Asia Miles",
-    "ana": "ANA Mileage Club",
-    "jal": "Japan Airlines Mileage Bank",
-    "qantas": "Qantas Frequent Flyer",
-    "velocity": "Virgin Australia Velocity",
-    "lifemiles": "Avianca LifeMiles",
-    "smiles": "GOL Smiles",
-    "latam": "LATAM Pass",
-    "aeromexico": "Aeromexico Rewards",
-    "korean": "Korean Air SKYPASS",
-    "asiana": "Asiana Club",
-    "eva": "EVA Air Infinity MileageLands",
-    "finnair": "Finnair Plus (Avios)",
-    "sas": "SAS EuroBonus",
-    "tap": "TAP Miles&Go",
-}
+#: Loyalty programs the bot knows: id -> display name, from offers/data/programs.toml.
+PROGRAMS: dict[str, str] = {pid: p.name for pid, p in programs.programs().items()}
 
 CABINS: tuple[str, ...] = ("economy", "premium_economy", "business", "first")
+
+#: Longest text each field keeps, in characters; longer text is cut (with "…") when the offer
+#: is made, so text of any length from a page costs the same as a normal one downstream.
+MAX_LENGTHS: dict[str, int] = {
+    "title": 300,
+    "promo_reason": 300,
+    "airline": 100,
+    "origin": 100,
+    "destination": 100,
+    "url": 2048,
+}
+#: Most miles an offer may cost: beyond it a number is garbage (and too big for SQLite).
+MAX_MILES = 10_000_000
+#: Longest loose text of any other field ("from 12.5K miles", "Business Class", a date).
+MAX_RAW_TEXT = 200
+
+
+def bounded(value: str, limit: int) -> str:
+    """``value`` with its whitespace collapsed, cut to ``limit`` characters."""
+    value = " ".join(value[: limit * 4].split())
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
 
 Cabin = Literal["economy", "premium_economy", "business", "first"]
 Trip = Literal["one-way", "round-trip"]
@@ -72,7 +67,7 @@ class Offer(BaseModel):
     travel_start: date | None = None
     travel_end: date | None = None
     cabin: Cabin | None = None
-    miles: int | None = Field(default=None, gt=0)
+    miles: int | None = Field(default=None, gt=0, le=MAX_MILES)
     trip: Trip = "one-way"
     taxes: float | None = Field(default=None, ge=0)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
@@ -80,24 +75,24 @@ class Offer(BaseModel):
     promo: bool = False
     promo_reason: str | None = None
     book_by: date | None = None
-    seats: int | None = Field(default=None, ge=0)
+    seats: int | None = Field(default=None, ge=0, le=MAX_MILES)
     url: str | None = None
     seen_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     @field_validator("program")
     @classmethod
     def _known_program(cls, value: str) -> str:
-        if value not in PROGRAMS:
+        known = programs.program_id(value)
+        if known is None:
             raise ValueError(f"unknown program {value!r}; known: {', '.join(sorted(PROGRAMS))}")
-        return value
+        return known
 
     @field_validator("origin", "destination", "airline", "title", "url", "promo_reason")
     @classmethod
-    def _strip(cls, value: str | None) -> str | None:
+    def _strip(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
-        value = " ".join(value.split())
-        return value or None
+        return bounded(value, MAX_LENGTHS[info.field_name or ""]) or None
 
     @model_validator(mode="after")
     def _complete(self) -> Offer:
@@ -109,6 +104,13 @@ class Offer(BaseModel):
             object.__setattr__(self, "travel_start", self.depart_date)
             object.__setattr__(self, "travel_end", self.depart_date)
         return self
+
+    @property
+    def region(self) -> str | None:
+        """The continent (or the named region) of the destination, when the place is known."""
+        from offers.places import region_of
+
+        return region_of(self.destination)
 
     @property
     def route(self) -> str:
@@ -158,7 +160,7 @@ _CONVERTERS: dict[str, Callable[[str], Any]] = {
 
 def _coerce(raw: dict[str, Any]) -> dict[str, Any]:
     """Turn the loose text a page shows into typed values; errors name the field."""
-    values = {k: v for k, v in raw.items() if v is not None and v != ""}
+    values = {k: _cut(k, v) for k, v in raw.items() if v is not None and v != ""}
     seen_at = values.get("seen_at")
     relative_to = seen_at if isinstance(seen_at, datetime) else None
     field = ""
@@ -169,7 +171,10 @@ def _coerce(raw: dict[str, Any]) -> dict[str, Any]:
             if field in _CONVERTERS:
                 values[field] = _CONVERTERS[field](value)
             elif field in _DATE_FIELDS:
-                values[field] = text.parse_day(value, relative_to=relative_to)
+                # a month alone ("book by June 2031") runs to its last day for a deadline
+                values[field] = text.parse_day(
+                    value, relative_to=relative_to, last=field in ("book_by", "travel_end")
+                )
         travel = values.pop("travel", None)
         if isinstance(travel, str):
             field = "travel"
@@ -179,6 +184,13 @@ def _coerce(raw: dict[str, Any]) -> dict[str, Any]:
     except ValueError as exc:
         raise InvalidOffer(f"{field}: {exc}") from None
     return values
+
+
+def _cut(field: str, value: Any) -> Any:
+    """Loose text of a field cut to its bound before anything reads it."""
+    if isinstance(value, str):
+        return bounded(value, MAX_LENGTHS.get(field, MAX_RAW_TEXT))
+    return value
 
 
 def _trip(value: str) -> str:

@@ -1,18 +1,46 @@
-"""HTTP caching that always revalidates: an unchanged page costs a 304, not a full download."""
+"""HTTP caching that always revalidates: every run asks the server, and an unchanged page costs
+a 304, not a full download."""
 
 from __future__ import annotations
 
 from scrapy.extensions.httpcache import RFC2616Policy
 from scrapy.http import Request, Response
 
+_VALIDATORS = (b"ETag", b"Last-Modified")
+
+#: Request headers that carry a credential: a request with one is never written to the cache,
+#: whose files keep every request header in plain text.
+SECRET_HEADERS = (
+    b"Authorization", b"Proxy-Authorization", b"API-Key", b"X-API-Key", b"Partner-Authorization",
+)  # fmt: skip
+
 
 class RevalidatingPolicy(RFC2616Policy):
-    """RFC 2616 caching that revalidates a ``Cache-Control: no-cache`` response with its ETag
-    and Last-Modified. Scrapy's policy refetches such a response in full, and blogs' feeds and
-    many deal pages are served with no-cache: every poll would download the whole page again."""
+    """RFC 2616 caching in which a stored response is never fresh: it only supplies the ETag and
+    Last-Modified of a conditional request, and is used again only when the server answers 304.
+
+    Scrapy's own policy treats a response as fresh for a while without asking: for max-age, and
+    by heuristic for a tenth of its Last-Modified age when there is no Cache-Control (a page last
+    changed ten days ago would not be fetched again for a day). A price cut on such a page would
+    go unseen; an award sale lasts days, so every run must see what the server shows now."""
+
+    def should_cache_response(self, response: Response, request: Request) -> bool:
+        # without a validator a stored copy could never be used again: every run fetches in full
+        if not any(name in response.headers for name in _VALIDATORS):
+            return False
+        return super().should_cache_response(response, request)
+
+    def should_cache_request(self, request: Request) -> bool:
+        if request.meta.get("proxy") or any(h in request.headers for h in SECRET_HEADERS):
+            return False
+        return bool(super().should_cache_request(request))
 
     def is_cached_response_fresh(self, cachedresponse: Response, request: Request) -> bool:
-        if super().is_cached_response_fresh(cachedresponse, request):
-            return True
         self._set_conditional_validators(request, cachedresponse)
         return False
+
+    def is_cached_response_valid(
+        self, cachedresponse: Response, response: Response, request: Request
+    ) -> bool:
+        # only the server's own "not modified"; a 5xx is a failed run, not yesterday's page
+        return response.status == 304

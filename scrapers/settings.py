@@ -16,6 +16,26 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 1
 DOWNLOAD_DELAY = 0
 DOWNLOAD_TIMEOUT = 30
 RETRY_TIMES = 2
+# a page that never answers fails its source after one DOWNLOAD_TIMEOUT, not three: a timeout
+# is not retried (Scrapy's list without DownloadTimeoutError)
+RETRY_EXCEPTIONS = [
+    "scrapy.exceptions.CannotResolveHostError",
+    "scrapy.exceptions.DownloadConnectionRefusedError",
+    "scrapy.exceptions.DownloadFailedError",
+    "scrapy.exceptions.ResponseDataLossError",
+    "twisted.internet.error.ConnectionDone",
+    "twisted.internet.error.ConnectError",
+    "twisted.internet.error.ConnectionLost",
+    OSError,
+    "scrapy.core.downloader.handlers.http11.TunnelError",
+]
+# The fetch policy (scrapers/middlewares.py): http(s) only, no private addresses, and no body
+# over DOWNLOAD_MAXSIZE, counted after decompression too (a gzip bomb stops at the limit).
+# Sources set their own limit (max_bytes); this is the default.
+DOWNLOADER_MIDDLEWARES = {"scrapers.middlewares.FetchPolicy": 50}
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
+AWARDWATCH_ALLOWED_PRIVATE_HOSTS: list[str] = []
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0

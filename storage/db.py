@@ -1,17 +1,43 @@
-"""The SQLite database: opened in WAL mode and migrated to the current schema.
+"""The SQLite database: opened in WAL mode and migrated to the current schema; one writing
+process at a time (an OS lock file beside it); safe backups.
 
 Migrations are numbered by their place in MIGRATIONS and tracked in ``PRAGMA user_version``,
-so an upgrade keeps existing data: add a function at the end, never edit a released one.
+so an upgrade keeps existing data: add a function at the end, never edit a released one. Each
+runs in its own transaction: a migration that fails or is killed leaves no trace.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
+
+from awardwatch.errors import AwardwatchError
+
+
+class DatabaseError(AwardwatchError):
+    """The database cannot be used"""
+
+    exit_code = 2
+
+
+class DatabaseBusy(AwardwatchError):
+    """Another awardwatch process holds the database"""
+
+    exit_code = 3
+
+
+class BackupError(AwardwatchError):
+    """The backup was not made"""
+
+
+RESTORE_HINT = "restore it from a backup (`awardwatch backup` makes one from a good copy)"
 
 
 def _initial(db: sqlite_utils.Database) -> None:
@@ -151,6 +177,57 @@ def _subscriber_version(db: sqlite_utils.Database) -> None:
             )
 
 
+def _offer_sightings(db: sqlite_utils.Database) -> None:
+    # Which sources show each offer, at what price, and how many healthy runs of a source in a
+    # row missed it: an offer is gone when no source shows it any more, and its price is the
+    # lowest a live source shows.
+    db.execute(
+        "CREATE TABLE sightings (offer_key TEXT NOT NULL, source TEXT NOT NULL, miles INTEGER,"
+        " url TEXT, first_seen TEXT, last_seen TEXT, missed INTEGER NOT NULL DEFAULT 0,"
+        " missing_since TEXT, gone_since TEXT, PRIMARY KEY (offer_key, source))"
+    )
+    db.execute("CREATE INDEX sightings_source_gone ON sightings (source, gone_since)")
+    db.execute(
+        "INSERT INTO sightings (offer_key, source, miles, url, first_seen, last_seen, gone_since)"
+        " SELECT key, source, miles, url, first_seen, last_seen, gone_since FROM offers"
+    )
+
+
+def _outbox_claims(db: sqlite_utils.Database) -> None:
+    # a drain claims a chat's rows (owner and lease expiry) before sending them, so two
+    # drains never send one row twice
+    db.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT")
+    db.execute("ALTER TABLE outbox ADD COLUMN claimed_until TEXT")
+
+
+def _subscriber_service(db: sqlite_utils.Database) -> None:
+    # which chat service a subscriber talks through (every earlier one came by Telegram),
+    # when they last wrote (Messenger's 24-hour window is counted from it), and the
+    # marketing-messages opt-in token a Messenger user may have given, with its expiry
+    db.execute("ALTER TABLE subscribers ADD COLUMN service TEXT NOT NULL DEFAULT 'telegram'")
+    db.execute("ALTER TABLE subscribers ADD COLUMN last_interaction TEXT")
+    db.execute("ALTER TABLE subscribers ADD COLUMN notification_token TEXT")
+    db.execute("ALTER TABLE subscribers ADD COLUMN token_expires TEXT")
+    # a person writing moves last_interaction only: that must not rebuild the watch index
+    db.execute("DROP TRIGGER IF EXISTS subscribers_update_bumps_version")
+    db.execute(
+        "CREATE TRIGGER subscribers_update_bumps_version AFTER UPDATE OF target, chat, status,"
+        " paused ON subscribers BEGIN UPDATE subscriber_version SET version = version + 1; END"
+    )
+
+
+def _chat_inbox(db: sqlite_utils.Database) -> None:
+    # Chat events taken in: written before they are acknowledged or acted on, unique per
+    # (target, key) so a redelivered event is handled once; ``done`` set in the transaction
+    # that applies the command.
+    db.execute(
+        "CREATE TABLE chat_inbox (id INTEGER PRIMARY KEY, service TEXT NOT NULL,"
+        " target TEXT NOT NULL, key TEXT NOT NULL, sender TEXT NOT NULL, body TEXT NOT NULL,"
+        " received TEXT NOT NULL, done TEXT, UNIQUE (target, key))"
+    )
+    db.execute("CREATE INDEX chat_inbox_pending ON chat_inbox (done, id)")
+
+
 #: Schema changes in order. Append only.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _initial,
@@ -158,41 +235,183 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _subscribers,
     _source_health,
     _subscriber_version,
+    _offer_sightings,
+    _outbox_claims,
+    _subscriber_service,
+    _chat_inbox,
 ]
 
 
+class _Connection(sqlite3.Connection):
+    """A connection whose commits can be held back: sqlite-utils commits after each schema
+    change on its own, which would split a migration into pieces."""
+
+    holding = False
+
+    def commit(self) -> None:
+        if not self.holding:
+            super().commit()
+
+    def __exit__(self, *exc: Any) -> Any:
+        if self.holding:
+            return False  # the migration's own transaction decides
+        return super().__exit__(*exc)
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
 def migrate(db: sqlite_utils.Database) -> int:
-    """Apply the migrations this database has not had yet; return the new version."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
-        with db.conn:
-            step(db)
-            db.execute(f"PRAGMA user_version = {number}")
-    return len(MIGRATIONS)
+    """Apply the migrations this database has not had yet, each all or nothing; return the
+    new version. A database from a newer awardwatch is refused, not touched."""
+    conn = db.conn
+    while (version := schema_version(db)) < len(MIGRATIONS):
+        db.execute("BEGIN IMMEDIATE")  # a second process waits here, then sees the new version
+        if isinstance(conn, _Connection):
+            conn.holding = True
+        try:
+            if schema_version(db) == version:
+                MIGRATIONS[version](db)
+                db.execute(f"PRAGMA user_version = {version + 1}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        finally:
+            if isinstance(conn, _Connection):
+                conn.holding = False
+        db.execute("COMMIT")
+    if version > len(MIGRATIONS):
+        raise DatabaseError(
+            f"the database has schema version {version}, newer than this awardwatch's "
+            f"{len(MIGRATIONS)}: run the newer awardwatch, or restore a backup"
+        )
+    return version
 
 
 def connect(path: Path | str) -> sqlite_utils.Database:
-    """Open (creating when needed) the bot's database, in WAL mode and migrated."""
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-    db = sqlite_utils.Database(conn)
-    if str(path) != ":memory:":
-        db.enable_wal()
-    db.execute("PRAGMA foreign_keys = ON")
-    db.execute("PRAGMA synchronous = NORMAL")
-    migrate(db)
+    """Open (creating when needed) the bot's database, in WAL mode and migrated; a file that
+    is not a usable database raises DatabaseError with one line saying what to do."""
+    memory = str(path) == ":memory:"
+    try:
+        if not memory:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None,
+                               check_same_thread=False, factory=_Connection)  # fmt: skip
+        db = sqlite_utils.Database(conn)
+        if not memory:
+            db.enable_wal()
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA synchronous = NORMAL")
+        migrate(db)
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(database_problem(path, exc)) from None
+    except OSError as exc:
+        raise DatabaseError(f"database {path}: {exc.strerror or exc}") from None
     return db
 
 
-def backup(db: sqlite_utils.Database, target: Path | str) -> None:
-    """Copy the live database with SQLite's online backup API (safe while it is written)."""
-    Path(target).parent.mkdir(parents=True, exist_ok=True)
+def database_problem(path: Path | str, exc: sqlite3.Error) -> str:
+    """One line on what is wrong with the database at ``path`` and what to do about it."""
+    text = str(exc)
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return f"database {path} is corrupt ({text}): {RESTORE_HINT}"
+    if "readonly" in text or "read-only" in text:
+        return f"database {path} is read-only ({text}): let awardwatch write it and its folder"
+    if "unable to open" in text:
+        return f"database {path} cannot be opened ({text}): check the path and its permissions"
+    return f"database {path}: {text}"
+
+
+# -- one writer ------------------------------------------------------------------------------
+
+
+def lock_path(database: Path | str) -> Path:
+    return Path(f"{database}.lock")
+
+
+@contextmanager
+def writer_lock(database: Path | str) -> Iterator[Path]:
+    """Hold the database's writer lock (an OS lock on ``<database>.lock``) for the block, or
+    raise DatabaseBusy at once naming the process that holds it. The OS drops the lock when
+    its process dies, however it dies: a stale file never blocks."""
+    path = lock_path(database)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the lock file {path}: {exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(handle, 32, 0).decode(errors="replace").strip() or "?"
+            raise DatabaseBusy(
+                f"another awardwatch process (pid {holder}) holds {database}"
+            ) from None
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, f"{os.getpid()}\n".encode(), 0)
+        yield path
+    finally:
+        os.close(handle)  # closing releases the lock
+
+
+# -- backups ---------------------------------------------------------------------------------
+
+
+def integrity(path: Path | str) -> str:
+    """``ok``, or what SQLite's integrity check found wrong with the database at ``path``."""
+    try:
+        conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = conn.execute("PRAGMA integrity_check").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return str(exc)
+    found = "; ".join(str(row[0]) for row in rows[:3])
+    return found or "empty answer"
+
+
+def backup(source: Path | str, target: Path | str) -> None:
+    """Copy the database at ``source`` to ``target`` with SQLite's online backup API (safe
+    while it is written). A missing or corrupt source is refused; the copy is checked before
+    it replaces ``target``, so a good backup is never overwritten by a bad one."""
+    source, target = Path(source), Path(target)
+    if not source.is_file():
+        raise BackupError(f"no database at {source}: nothing to back up")
+    problem = integrity(source)
+    if problem != "ok":
+        raise BackupError(f"database {source} failed its integrity check ({problem}): "
+                          "not backed up; keep the last good backup")  # fmt: skip
+    if target.is_dir():
+        raise BackupError(f"backup target {target} is a folder: give a file name")
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _copy(source, partial)
+        problem = integrity(partial)
+        if problem != "ok":
+            raise BackupError(f"the copy of {source} failed its integrity check ({problem}): "
+                              f"{target} left as it was")  # fmt: skip
+        os.replace(partial, target)
+    except OSError as exc:
+        raise BackupError(f"cannot write the backup {target}: {exc.strerror or exc}") from None
+    except sqlite3.Error as exc:
+        raise BackupError(f"backup of {source} to {target} failed: {exc}") from None
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _copy(source: Path, target: Path) -> None:
+    origin = sqlite3.connect(f"file:{source.resolve()}?mode=ro", uri=True, timeout=30)
     destination = sqlite3.connect(str(target))
     try:
-        db.conn.backup(destination)
+        origin.backup(destination)
+        destination.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
     finally:
         destination.close()
+        origin.close()
 
 
 @contextmanager

@@ -1,8 +1,9 @@
 """Deduplication: an offer alerts once, again when it gets cheaper, and when it comes back.
 
 An offer's identity is its key (program, route, dates, cabin); its value is its miles.
-Events: ``new``; ``cheaper`` (miles fell by at least ``cheaper_by`` since last seen);
-``back`` (seen again after it was gone for at least ``back_after_hours``).
+Events: ``new``; ``cheaper`` (miles fell by at least ``cheaper_by`` below the lowest price any
+live source showed); ``back`` (seen again after it was gone for at least ``back_after_hours``).
+Which source shows an offer at what price is kept in ``sightings`` (storage/sightings.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sqlite_utils
 from awardwatch.config import DedupeSettings
 from offers.model import Offer
 from offers.places import region_of
+from storage import identity, sightings
 
 _OFFER_COLUMNS = [
     "source", "program", "title", "airline", "origin", "destination", "depart_date",
@@ -52,6 +54,9 @@ class Event:
 _COLUMN_NAMES = [*_OFFER_COLUMNS, "region"]
 
 
+_CHUNK = 500  # keys in one IN (…) query, well under SQLite's limit of bound parameters
+
+
 def _columns(offer: Offer) -> dict[str, Any]:
     # attribute by attribute: several times faster than a JSON dump, and this runs per offer
     row = {name: getattr(offer, name) for name in _OFFER_COLUMNS}
@@ -64,14 +69,15 @@ def _columns(offer: Offer) -> dict[str, Any]:
 
 
 def _event_kind(
-    stored: dict[str, Any], offer: Offer, now: datetime, settings: DedupeSettings
-) -> str | None:
+    stored: dict[str, Any], offer: Offer, lowest_before: int | None, now: datetime,
+    settings: DedupeSettings,
+) -> str | None:  # fmt: skip
     gone_since = stored["gone_since"]
     if gone_since and now - datetime.fromisoformat(gone_since) >= timedelta(
         hours=settings.back_after_hours
     ):
         return "back"
-    if offer.miles and stored["miles"] and stored["miles"] - offer.miles >= settings.cheaper_by:
+    if offer.miles and lowest_before and lowest_before - offer.miles >= settings.cheaper_by:
         return "cheaper"
     return None
 
@@ -91,9 +97,6 @@ def observe(
     """
     events = observe_all(db, [(offer, rules)], run_id=run_id, now=now, settings=settings)
     return events[0] if events else None
-
-
-_CHUNK = 500  # keys in one IN (…) query, well under SQLite's limit of bound parameters
 
 
 def _stored(db: sqlite_utils.Database, keys: list[str]) -> dict[str, dict[str, Any]]:
@@ -116,31 +119,63 @@ def observe_all(
     run_id: int,
     now: datetime,
     settings: DedupeSettings,
+    announcements: bool = False,
 ) -> list[Event]:
-    """Record that each offer (one per key, with the rules it matched) was seen; return the
-    events they make. Writes in a few batched statements, inside the caller's transaction
+    """Record that each offer (one per key, with the rules it matched) was seen by its source;
+    return the events they make. "cheaper" compares with the lowest price any live source
+    showed. With ``announcements`` (offers read from posts), an offer whose key is unknown is
+    the known offer of the same post that it agrees with (see :func:`storage.identity.match`):
+    a post cut short in a feed is the same sale, not a new one.
+
+    Writes in a few batched statements, inside the caller's transaction
     (``storage.db.transaction``), which also makes the event ids assigned here safe."""
     stamp = now.isoformat()
-    stored = _stored(db, [offer.key for offer, _ in seen])
+    keyed = [(offer.key, offer, rules, False) for offer, rules in seen]
+    if announcements:
+        keyed = identity.match(db, keyed, _stored(db, [key for key, *_ in keyed]))
+    keys = [key for key, *_ in keyed]
+    stored = _stored(db, keys)
+    seen_by = sightings.load(db, keys)
     next_id = (db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0] or 0) + 1
     fresh: list[list[Any]] = []
     updates: list[list[Any]] = []
+    refreshed: list[list[Any]] = []
+    sighted: list[tuple[str, str, int | None, str | None]] = []
     event_rows: list[list[Any]] = []
     events: list[Event] = []
-    for offer, rules in seen:
+    for key, offer, rules, matched in keyed:
         columns = _columns(offer)
-        before = stored.get(offer.key)
+        before = stored.get(key)
+        others = seen_by.get(key, {})
+        live = {s.source: s.miles for s in others.values() if s.live}
+        price = offer.miles
+        mine = others.get(offer.source)
+        if matched and mine and mine.miles and price and price > mine.miles:
+            price = mine.miles  # a post cut short may lose its lowest price: not a rise
         if before is None:
             kind: str | None = "new"
-            fresh.append([offer.key, *columns.values(), stamp, stamp, offer.miles])
+            lowest_before = None
+            fresh.append([key, *columns.values(), stamp, stamp, offer.miles])
         else:
-            kind = _event_kind(before, offer, now, settings)
-            prices = [m for m in (before["best_miles"], offer.miles) if m]
-            updates.append([*columns.values(), stamp, min(prices) if prices else None, offer.key])
+            lowest_before = sightings.lowest(live.values()) if live else before["miles"]
+            kind = _event_kind(before, offer, lowest_before, now, settings)
+            live[offer.source] = price
+            low = sightings.lowest(live.values())
+            best = sightings.lowest([before["best_miles"], offer.miles])
+            if low is None or (price is not None and price <= low):
+                columns["miles"] = price
+                updates.append([*columns.values(), stamp, best, key])
+            else:  # another source shows it cheaper: that one is the offer's price and link
+                cheapest = min(
+                    (s for s in others.values() if s.live and s.miles == low and s != mine),
+                    key=lambda s: s.source,
+                )
+                refreshed.append([low, cheapest.source, cheapest.url, stamp, best, key])
+        sighted.append((key, offer.source, price, offer.url))
         if kind is None:
             continue
-        previous = before["miles"] if before is not None and kind == "cheaper" else None
-        event_rows.append([next_id, offer.key, kind, offer.miles, previous, stamp, run_id,
+        previous = lowest_before if kind == "cheaper" else None
+        event_rows.append([next_id, key, kind, offer.miles, previous, stamp, run_id,
                            offer.source, json.dumps(rules), offer.model_dump_json()])  # fmt: skip
         events.append(Event(next_id, kind, offer, rules, previous, run_id))
         next_id += 1
@@ -156,6 +191,12 @@ def observe_all(
         updates,
     )
     db.conn.executemany(
+        "UPDATE offers SET miles = ?, source = ?, url = coalesce(?, url), last_seen = ?,"
+        " gone_since = NULL, best_miles = ? WHERE key = ?",
+        refreshed,
+    )
+    sightings.record(db, sighted, stamp)
+    db.conn.executemany(
         "INSERT INTO events (id, offer_key, kind, miles, previous_miles, at, run_id, source,"
         " rules, offer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         event_rows,
@@ -163,14 +204,20 @@ def observe_all(
     return events
 
 
-def mark_gone(db: sqlite_utils.Database, source: str, seen: set[str], now: datetime) -> int:
-    """After a complete run of ``source``: its offers not seen this time are gone from now."""
-    rows = db.execute(
-        "SELECT key FROM offers WHERE source = ? AND gone_since IS NULL", [source]
-    ).fetchall()
-    gone = [(now.isoformat(), key) for (key,) in rows if key not in seen]
-    db.conn.executemany("UPDATE offers SET gone_since = ? WHERE key = ?", gone)
-    return len(gone)
+def mark_gone(
+    db: sqlite_utils.Database,
+    source: str,
+    seen: set[str],
+    now: datetime,
+    after_runs: int = 1,
+    *,
+    posts: frozenset[str] = frozenset(),
+) -> int:
+    """After a healthy run of ``source`` (complete, nothing failed): the offers it showed but
+    did not find ``after_runs`` times in a row are no longer shown by it; those no source shows
+    any more are gone. The offers of ``posts`` (links of posts the run read) are not missed.
+    Returns how many offers went gone."""
+    return sightings.settle(db, sightings.miss(db, source, seen, now, after_runs, posts))
 
 
 def current(db: sqlite_utils.Database) -> list[dict[str, Any]]:

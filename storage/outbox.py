@@ -3,18 +3,31 @@ accepted it. Rows wait here across crashes and restarts until they go out or go 
 
 Every status change is one UPDATE statement, so a crash leaves a batch either wholly marked
 or not marked at all; a row's ``attempts`` counts the tries that reached the service.
+
+Before sending, a drain *claims* a chat's pending rows: ``claimed_by`` names the drain (host,
+process id and a random tag), ``claimed_until`` ends the lease. Another drain skips a chat
+whose rows are claimed by a live owner, so no row is sent by two drains; a claim whose owner
+died (same host, process gone) or whose lease ran out is free again.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
 import sqlite_utils
 
+from storage.db import transaction
+
 PENDING, SENT, DEAD = "pending", "sent", "dead"
+#: How long a claim holds when its owner neither finishes nor dies visibly (another host).
+LEASE = timedelta(minutes=15)
+_RELEASE = "claimed_by = NULL, claimed_until = NULL"
 
 
 def enqueue(
@@ -63,22 +76,80 @@ def _update(db: sqlite_utils.Database, assignments: str, values: list[Any], ids:
 
 
 def mark_sent(db: sqlite_utils.Database, ids: list[int], now: datetime) -> None:
-    _update(db, "status = ?, sent_at = ?, attempts = attempts + 1", [SENT, now.isoformat()], ids)
+    _update(db, f"status = ?, sent_at = ?, attempts = attempts + 1, {_RELEASE}",
+            [SENT, now.isoformat()], ids)  # fmt: skip
 
 
 def mark_retry(
-    db: sqlite_utils.Database, ids: list[int], error: str, next_attempt: datetime
+    db: sqlite_utils.Database,
+    ids: list[int],
+    error: str,
+    next_attempt: datetime,
+    *,
+    count: bool = True,
 ) -> None:
-    _update(
-        db,
-        "attempts = attempts + 1, last_error = ?, next_attempt = ?",
-        [error, next_attempt.isoformat()],
-        ids,
-    )
+    """Put rows back to wait for ``next_attempt``; ``count=False`` when the service only
+    asked to slow down, which is no failed try."""
+    tries = "attempts = attempts + 1, " if count else ""
+    _update(db, f"{tries}last_error = ?, next_attempt = ?, {_RELEASE}",
+            [error, next_attempt.isoformat()], ids)  # fmt: skip
 
 
 def mark_dead(db: sqlite_utils.Database, ids: list[int], error: str) -> None:
-    _update(db, "status = ?, attempts = attempts + 1, last_error = ?", [DEAD, error], ids)
+    _update(db, f"status = ?, attempts = attempts + 1, last_error = ?, {_RELEASE}",
+            [DEAD, error], ids)  # fmt: skip
+
+
+# -- claims ----------------------------------------------------------------------------------
+
+
+def new_owner() -> str:
+    """A name for one drain: this host, this process, and a tag of its own."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def owner_alive(owner: str) -> bool:
+    """Whether the drain ``owner`` may still be running (on another host: assume so)."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim(
+    db: sqlite_utils.Database, target: str, chat: str, owner: str, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Claim every pending row of ``chat`` for ``owner``, oldest event first; nothing when
+    another live drain holds the chat (its rows must go out in order, by one sender)."""
+    now = now or datetime.now(UTC)
+    with transaction(db):
+        holders = db.execute(
+            "SELECT DISTINCT claimed_by FROM outbox WHERE target = ? AND chat = ? AND status = ?"
+            " AND claimed_by IS NOT NULL AND claimed_by != ? AND claimed_until > ?",
+            [target, chat, PENDING, owner, now.isoformat()],
+        ).fetchall()
+        if any(owner_alive(row[0]) for row in holders):
+            return []
+        db.execute(
+            "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE target = ? AND chat = ?"
+            " AND status = ?",
+            [owner, (now + LEASE).isoformat(), target, chat, PENDING],
+        )
+        return list(db.query(
+            "SELECT * FROM outbox WHERE target = ? AND chat = ? AND status = ? AND claimed_by = ?"
+            " ORDER BY event_id", [target, chat, PENDING, owner]))  # fmt: skip
+
+
+def release(db: sqlite_utils.Database, owner: str) -> None:
+    """Give up what ``owner`` still holds (rows it did not get to)."""
+    db.execute(f"UPDATE outbox SET {_RELEASE} WHERE claimed_by = ?", [owner])
 
 
 def revive(db: sqlite_utils.Database, target: str, now: datetime) -> int:
@@ -112,3 +183,37 @@ def backoff(attempts: int, base: float = 30.0, cap: float = 3600.0) -> timedelta
 def counts(db: sqlite_utils.Database) -> dict[str, int]:
     return {row["status"]: row["n"] for row in db.query(
         "SELECT status, count(*) AS n FROM outbox GROUP BY status")}  # fmt: skip
+
+
+#: How long a held delivery waits when nothing releases it sooner.
+HOLD_SECONDS = 7 * 24 * 3600.0
+
+
+def hold(db: sqlite_utils.Database, ids: list[int], reason: str, until: datetime) -> None:
+    """Hold deliveries until ``until`` without counting an attempt (``reason`` says why)."""
+    _update(db, "last_error = ?, next_attempt = ?", [f"held: {reason}", until.isoformat()], ids)
+
+
+def release(
+    db: sqlite_utils.Database, target: str, chat: str, now: datetime, max_age: timedelta
+) -> int:
+    """Make ``chat``'s held deliveries due now (the recipient can be reached again); those
+    queued more than ``max_age`` ago are stale offers by now and are dropped."""
+    db.execute(
+        "UPDATE outbox SET status = ?, last_error = 'stale: held longer than the offers last'"
+        " WHERE target = ? AND chat = ? AND status = ? AND last_error LIKE 'held: %'"
+        " AND created < ?",
+        [DEAD, target, chat, PENDING, (now - max_age).isoformat()],
+    )
+    return db.execute(
+        "UPDATE outbox SET next_attempt = ? WHERE target = ? AND chat = ? AND status = ?"
+        " AND last_error LIKE 'held: %'",
+        [now.isoformat(), target, chat, PENDING],
+    ).rowcount
+
+
+def held(db: sqlite_utils.Database, target: str, chat: str) -> int:
+    """How many of ``chat``'s pending deliveries were held."""
+    return int(db.execute(
+        "SELECT count(*) FROM outbox WHERE target = ? AND chat = ? AND status = ?"
+        " AND last_error LIKE 'held: %'", [target, chat, PENDING]).fetchone()[0])  # fmt: skip

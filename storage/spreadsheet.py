@@ -4,6 +4,7 @@ columns (storage/sheets.py). Text is always stored as text, never as a formula."
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
@@ -97,12 +98,26 @@ class SheetData:
 
 
 class LocalSpreadsheet:
-    """The spreadsheet as an XLSX file, rewritten whole (atomically) from the database."""
+    """The spreadsheet as an XLSX file, rewritten whole (atomically) from the database, in
+    time linear in its rows. A half-written temporary file left by a killed process is
+    removed when the next one starts."""
 
     name = "spreadsheet"
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self.remove_leftovers()
+
+    @property
+    def _temporary_prefix(self) -> str:
+        return f".{self.path.name}."
+
+    def remove_leftovers(self) -> None:
+        """Delete temporary files an interrupted write left beside the spreadsheet."""
+        if not self.path.parent.is_dir():
+            return
+        for leftover in self.path.parent.glob(f"{glob.escape(self._temporary_prefix)}*.tmp"):
+            leftover.unlink(missing_ok=True)
 
     def write(self, db: sqlite_utils.Database) -> int:
         data = SheetData.read(db)
@@ -112,7 +127,9 @@ class LocalSpreadsheet:
         for title, columns in WORKSHEETS.items():
             _fill(book.create_sheet(title), columns, rows[title])
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".xlsx.tmp")
+        handle, temporary = tempfile.mkstemp(
+            dir=self.path.parent, prefix=self._temporary_prefix, suffix=".tmp"
+        )
         os.close(handle)
         try:
             book.save(temporary)
@@ -128,10 +145,10 @@ def _fill(sheet: Any, columns: list[str], rows: list[dict[str, Any]]) -> None:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
-    for row in rows:
-        sheet.append([None] * len(columns))
+    # the row number is counted here: asking the sheet (max_row) scans every cell, each time
+    for number, row in enumerate(rows, start=2):
         for index, column in enumerate(columns, start=1):
-            _set(sheet.cell(row=sheet.max_row, column=index), column, row.get(column))
+            _set(sheet.cell(row=number, column=index), column, row.get(column))
 
 
 def _set(cell: Any, column: str, value: Any) -> None:

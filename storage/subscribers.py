@@ -104,13 +104,15 @@ def get(db: sqlite_utils.Database, target: str, chat: str) -> dict[str, Any] | N
     return rows[0] if rows else None
 
 
-def subscribe(db: sqlite_utils.Database, target: str, chat: str, name: str = "") -> bool:
+def subscribe(
+    db: sqlite_utils.Database, target: str, chat: str, name: str = "", service: str = "telegram"
+) -> bool:
     """Make ``chat`` an active, unpaused subscriber; True when it was not active before."""
     found = get(db, target, chat)
     if found is None:
         insert(db, "subscribers", {"target": target, "chat": chat, "name": name,
                                    "status": ACTIVE, "paused": 0, "created": _now(),
-                                   "updated": _now()})  # fmt: skip
+                                   "updated": _now(), "service": service})  # fmt: skip
         return True
     db.execute(
         "UPDATE subscribers SET status = ?, paused = 0, name = ?, updated = ? WHERE id = ?",
@@ -124,6 +126,34 @@ def set_status(db: sqlite_utils.Database, target: str, chat: str, status: str) -
     cursor = db.execute(
         "UPDATE subscribers SET status = ?, updated = ? WHERE target = ? AND chat = ?",
         [status, _now(), target, chat],
+    )
+    return cursor.rowcount > 0
+
+
+def active_count(db: sqlite_utils.Database) -> int:
+    """Active subscribers over every service (what ``max_subscribers`` caps)."""
+    return int(db.execute("SELECT count(*) FROM subscribers WHERE status = ?", [ACTIVE])
+               .fetchone()[0])  # fmt: skip
+
+
+def touch(db: sqlite_utils.Database, target: str, chat: str, when: datetime) -> bool:
+    """Record that ``chat`` wrote or tapped at ``when``; False when it is not a subscriber."""
+    cursor = db.execute(
+        "UPDATE subscribers SET last_interaction = ? WHERE target = ? AND chat = ?"
+        " AND (last_interaction IS NULL OR last_interaction < ?)",
+        [when.isoformat(), target, chat, when.isoformat()],
+    )
+    return cursor.rowcount > 0
+
+
+def set_token(
+    db: sqlite_utils.Database, target: str, chat: str, token: str | None, expires: datetime | None
+) -> bool:
+    """Keep (or, with None, drop) a subscriber's marketing-messages opt-in token."""
+    cursor = db.execute(
+        "UPDATE subscribers SET notification_token = ?, token_expires = ? WHERE target = ?"
+        " AND chat = ?",
+        [token, expires.isoformat() if expires else None, target, chat],
     )
     return cursor.rowcount > 0
 

@@ -28,6 +28,7 @@ class FakeGraph:
     tokens: dict[str, str] = field(default_factory=dict)  # token -> PSID
     rate_limited: int = 0
     delivered: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (PSID, body)
+    profile: dict[str, Any] = field(default_factory=dict)  # the Messenger profile last set
 
     def __post_init__(self) -> None:
         self.receiver = Receiver()
@@ -45,6 +46,11 @@ class FakeGraph:
         self.receiver.__exit__()
 
     def answer(self, request: Request) -> Answer:
+        if urlsplit(request.path).path == f"/{self.version}/me/messenger_profile":
+            if _token(request) != PAGE_TOKEN:
+                return _error(400, "Invalid OAuth access token.", "OAuthException", 190, 463)
+            self.profile = request.json()
+            return Answer(200, {"result": "success"})
         if urlsplit(request.path).path != f"/{self.version}/me/messages":
             return _error(404, "Unknown path components", "OAuthException", 2500)
         if _token(request) != PAGE_TOKEN:
@@ -72,6 +78,12 @@ class FakeGraph:
             if body.get("messaging_type") != "MESSAGE_TAG" and not _in_window(person):
                 return _error(400, "(#10) This message is sent outside of allowed window.",
                               "OAuthException", 10, 2018278)  # fmt: skip
+        quick = body.get("message", {}).get("quick_replies", [])
+        if len(quick) > 13 or any(len(q.get("title", "")) > 20 for q in quick):
+            return _error(400, "(#100) Invalid quick replies", "OAuthException", 100)
+        if len(body.get("message", {}).get("text", "")) >= 2000:
+            return _error(400, "(#100) Length of param message[text] must be less than or "
+                          "equal to 2000", "OAuthException", 100)  # fmt: skip
         self.delivered.append((psid, body))
         return Answer(200, {"recipient_id": psid, "message_id": f"m_{len(self.delivered)}"})
 

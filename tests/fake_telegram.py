@@ -107,6 +107,8 @@ class FakeTelegram:
         self.failures: list[Failure] = []
         self.blocked: set[str] = set()
         self.updates: list[dict[str, Any]] = []
+        self.admins: set[str] = set()  # "chat:user" pairs getChatMember calls administrators
+        self.webhook: dict[str, Any] = {}
         self.confirmed = 0  # every update below this id was confirmed by an offset
         self._next_update = 1
         self._next_message = 1
@@ -147,8 +149,17 @@ class FakeTelegram:
         """The user ``chat`` blocked the bot: every send to it is 403 from now on."""
         self.blocked.add(str(chat))
 
-    def user_says(self, chat: int, text: str, *, name: str = "Ada", kind: str = "private") -> int:
-        """Queue a message from ``chat`` for getUpdates; return its update id."""
+    def user_says(
+        self,
+        chat: int,
+        text: str,
+        *,
+        name: str = "Ada",
+        kind: str = "private",
+        user: int | None = None,
+    ) -> int:
+        """Queue a message from ``chat`` (sent by ``user``, in a group) for getUpdates; return
+        its update id."""
         with self._lock:
             update_id = self._next_update
             self._next_update += 1
@@ -159,7 +170,7 @@ class FakeTelegram:
                 chat_obj["title"] = name
             self.updates.append({"update_id": update_id, "message": {
                 "message_id": 1000 + update_id, "date": int(time.time()), "chat": chat_obj,
-                "from": {"id": abs(chat), "is_bot": False, "first_name": name},
+                "from": {"id": user or abs(chat), "is_bot": False, "first_name": name},
                 "text": text,
                 "entities": [{"type": "bot_command", "offset": 0,
                               "length": len(text.split()[0])}] if text.startswith("/") else [],
@@ -292,6 +303,31 @@ class FakeTelegram:
                 self._lock.wait(deadline - time.monotonic())
             found = self.updates[:limit]
         return 200, {"ok": True, "result": found}
+
+    def update(self, chat: int, text: str, **how: Any) -> dict[str, Any]:
+        """An update as Telegram would post it to a webhook (not queued for getUpdates)."""
+        with self._lock:
+            self.user_says(chat, text, **how)
+            return self.updates.pop()
+
+    def _m_getChatMember(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
+        chat, user = str(params.get("chat_id")), str(params.get("user_id"))
+        status = "administrator" if f"{chat}:{user}" in self.admins else "member"
+        member: dict[str, Any] = {
+            "status": status,
+            "user": {"id": int(user), "is_bot": False, "first_name": "Member"},
+        }
+        if status == "administrator":
+            member.update({flag: False for flag in (
+                "can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
+                "can_manage_video_chats", "can_restrict_members", "can_promote_members",
+                "can_change_info", "can_invite_users", "can_post_stories",
+                "can_edit_stories", "can_delete_stories")})  # fmt: skip
+        return 200, {"ok": True, "result": member}
+
+    def _m_setWebhook(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
+        self.webhook = params
+        return 200, {"ok": True, "result": True}
 
     def _m_deleteWebhook(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
         return 200, {"ok": True, "result": True}

@@ -13,7 +13,7 @@ from receiver import Answer, Receiver, queue_events, receiver
 from awardwatch.config import NotifierConfig
 from awardwatch.deliver import DeliveryReport, drain
 from notifiers.apprise import AppriseNotifier
-from notifiers.base import Delivery, Item, Notifier
+from notifiers.base import Delivery, Item, Notifier, accepted
 from notifiers.webhook import WebhookNotifier
 from storage import outbox
 from storage.db import connect
@@ -183,3 +183,42 @@ def test_chats_are_served_side_by_side() -> None:
         arrivals = sorted(r.at for r in endpoint.requests)
     # twelve 0.3 s answers one after another would take 3.6 s; four chats at once, about 1 s
     assert arrivals[-1] - arrivals[0] < 3.0
+
+
+def test_a_429_holds_only_its_chat_for_exactly_the_time_asked() -> None:
+    db = connect(":memory:")
+    refused: list[float] = []
+
+    def flood_once(request: Any) -> Answer | None:
+        if request.json()["chat"] == "a" and not refused:
+            refused.append(request.at)
+            return Answer(429, {"ok": False}, {"Retry-After": "2"})
+        return None
+
+    with receiver() as endpoint:
+        queue_events(db, 3, {"hook": ["a", "b"]}, now=T0)
+        endpoint.responder = flood_once
+        report = run(db, [hook(endpoint, batch_size=1, max_attempts=1)], T0)
+        arrivals = {chat: [r.at for r in endpoint.accepted() if r.json()["chat"] == chat]
+                    for chat in "ab"}  # fmt: skip
+    assert report.sent == 6 and report.dead == 0  # a 429 is no failed try, even the last
+    assert arrivals["a"][0] - refused[0] >= 2.0  # the chat waited what the service asked
+    assert arrivals["b"][-1] < arrivals["a"][0]  # the other chat did not wait for it
+
+
+def test_each_event_is_marked_sent_when_its_message_is_answered() -> None:
+    db = connect(":memory:")
+    marked: list[int] = []
+
+    class Recording(WebhookNotifier):
+        async def send(self, chat: str, events: Sequence[Item]) -> Delivery:
+            # three messages in one send: each answered one is recorded before the next goes
+            for count in range(1, len(events) + 1):
+                marked.append(outbox.counts(db).get("sent", 0))
+                accepted(count)
+            return Delivery("sent")
+
+    queue_events(db, 3, {"hook": ["a"]}, now=T0)
+    notifier = Recording(NotifierConfig(name="hook", type="webhook", url="http://127.0.0.1:9"))
+    assert run(db, [notifier], T0).sent == 3
+    assert marked == [0, 1, 2]

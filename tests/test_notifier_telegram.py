@@ -130,12 +130,26 @@ def test_flood_control_is_retried_after_the_time_telegram_asks(fake: FakeTelegra
     assert send(target, "-100500", [event(1)]).ok
 
 
-def test_flood_control_holds_the_outbox_row(fake: FakeTelegram, db: Any) -> None:
-    fake.fail("sendMessage", 429, "Too Many Requests: retry after 3",
-              parameters={"retry_after": 3})  # fmt: skip
+def test_flood_control_waits_that_long_in_the_same_pass(fake: FakeTelegram, db: Any) -> None:
+    fake.fail("sendMessage", 429, "Too Many Requests: retry after 2",
+              parameters={"retry_after": 2})  # fmt: skip
+    began = time.monotonic()
+    pipeline_pass(config(fake, chats=[{"chat": "-100500"}]), db, [offer()])
+    assert time.monotonic() - began >= 2
+    [row] = db.query("SELECT * FROM outbox")
+    assert row["status"] == "sent" and row["attempts"] == 1  # the 429 was no failed try
+    assert len(fake.sent("-100500")) == 1
+
+
+def test_long_flood_control_holds_the_outbox_row_without_a_try(
+    fake: FakeTelegram, db: Any
+) -> None:
+    fake.fail("sendMessage", 429, "Too Many Requests: retry after 600",
+              parameters={"retry_after": 600})  # fmt: skip
     pipeline_pass(config(fake, chats=[{"chat": "-100500"}]), db, [offer()])
     [row] = db.query("SELECT * FROM outbox")
-    assert row["status"] == "pending" and "retry after 3" in row["last_error"]
+    assert row["status"] == "pending" and "retry after 600" in row["last_error"]
+    assert row["attempts"] == 0  # 429s never add up to a dead letter
     assert datetime.fromisoformat(row["next_attempt"]) > datetime.now(UTC)
 
 
@@ -175,8 +189,20 @@ def test_a_slow_answer_times_out_into_a_retry(fake: FakeTelegram) -> None:
 def test_the_token_never_shows_in_an_error(fake: FakeTelegram, monkeypatch: Any) -> None:
     monkeypatch.setenv(ENV, "987654321:WrongTokenWrongTokenWrongToken")
     delivery = send(notifier(fake), "-100500", [event(1)])
-    assert delivery.status == "retry" and "token" in delivery.detail
+    assert delivery.status == "rejected" and "token" in delivery.detail
     assert "WrongToken" not in delivery.detail and "***" in delivery.detail
+
+
+def test_a_rejected_token_keeps_the_alerts_and_tells_the_admin(
+    fake: FakeTelegram, db: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv(ENV, "987654321:WrongTokenWrongTokenWrongToken")
+    settings = config(fake, chats=[{"chat": "-100500"}])
+    settings.notifiers.append(NotifierConfig(name="ops", type="console", admin=True))
+    report = pipeline_pass(settings, db, [offer()])
+    assert "telegram" in report.rejected and report.alerts == 1
+    [row] = db.query("SELECT * FROM outbox")
+    assert row["status"] == "pending" and row["attempts"] == 0  # waits for the fixed token
 
 
 def test_a_subscriber_who_blocked_the_bot_is_gone(fake: FakeTelegram, db: Any) -> None:
@@ -253,9 +279,10 @@ def test_subscribers_get_offers_their_watches_match(fake: FakeTelegram, db: Any)
         assert target.recipients(event(1, **values)) == expected, values
 
 
-def test_rate_limits_are_telegrams_and_can_be_changed(fake: FakeTelegram) -> None:
-    assert (TelegramNotifier.rate_per_second, TelegramNotifier.chat_interval) == (30.0, 1.0)
-    assert (TelegramNotifier.group_rate, TelegramNotifier.group_period) == (20, 60.0)
+def test_rate_limits_are_telegrams_with_a_margin_and_can_be_changed(fake: FakeTelegram) -> None:
+    # Telegram: 30 a second overall, 1 a second per chat, 20 a minute per group
+    assert (TelegramNotifier.rate_per_second, TelegramNotifier.chat_interval) == (28, 1.1)
+    assert (TelegramNotifier.group_rate, TelegramNotifier.group_period) == (19, 60.0)
     target = notifier(fake, chat_interval=0.3)
     assert target.is_group("-100500") and target.is_group("@channel") and not target.is_group("42")
 

@@ -42,6 +42,24 @@ CASES = [
     ({"cabins": ["business", "first"]}, {}, True, None),
     ({"travel_from": date(2031, 1, 1), "travel_to": date(2031, 1, 31)}, {}, False, "travel dates"),
     ({"travel_from": date(2031, 1, 15), "travel_to": date(2031, 3, 1)}, {}, True, None),
+    # places people write: metro codes, ranked city names, informal regions
+    ({"origins": ["NYC"]}, {"origin": "EWR"}, True, None),
+    ({"destinations": ["PAR"]}, {}, True, None),
+    ({"destinations": ["Paris"]}, {"destination": "Paris, TX"}, False, "destination"),
+    ({"destinations": ["US"]}, {"destination": "Paris"}, False, "destination"),
+    ({"destinations": ["Venice"]}, {"destination": "VCE"}, True, None),
+    ({"destinations": ["Venice"]}, {"destination": "VNC"}, False, "destination"),
+    ({"destinations": ["Florence"]}, {"destination": "FLR"}, True, None),
+    ({"destinations": ["Bali"]}, {"destination": "DPS"}, True, None),
+    ({"destinations": ["Scandinavia"]}, {"destination": "DUB"}, False, "destination"),
+    ({"destinations": ["Scandinavia"]}, {"destination": "CPH"}, True, None),
+    ({"destinations": ["Hawaii"]}, {"destination": "OGG"}, True, None),
+    ({"destinations": ["Hawaii"]}, {"destination": "LAX"}, False, "destination"),
+    ({"destinations": ["Southeast Asia"]}, {"destination": "Denpasar"}, True, None),
+    # programs as pages write them
+    ({"programs": ["SkyMiles"]}, {}, True, None),
+    ({"programs": ["MileagePlus"]}, {"program": "United MileagePlus"}, True, None),
+    ({"programs": ["AAdvantage"]}, {}, False, "program"),
 ]
 
 

@@ -4,6 +4,7 @@ migrations that keep data."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -68,8 +69,11 @@ def test_robots_txt_disallow_is_obeyed(tmp_path: Path, sites: Sites, config_for:
     assert run_once(config)["runs"][0]["items"] == 1
 
 
-def chromium_profiles() -> set[str]:
-    found = subprocess.run(["pgrep", "-f", "awardwatch-chromium-"], capture_output=True, text=True)
+def chromium_profiles(scratch: Path) -> set[str]:
+    """Processes of the browsers this test started: their profiles live in its own ``scratch``
+    folder (the bot's TMPDIR), so other awardwatch processes on the machine do not count."""
+    found = subprocess.run(["pgrep", "-f", f"{scratch}/awardwatch-chromium-"],
+                           capture_output=True, text=True)  # fmt: skip
     return set(found.stdout.split())
 
 
@@ -81,16 +85,18 @@ def test_sigterm_during_a_run_leaves_nothing_half_done(
     text = text.replace('schedule = "every 1h"', 'schedule = "every 1h"\njitter_seconds = 0')
     text = text.replace('schedule = "every 30m"', 'schedule = "every 30m"\njitter_seconds = 0')
     config.write_text(text)
-    before = chromium_profiles()
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
     daemon = subprocess.Popen(
         [sys.executable, str(ROOT / "scheduler.py"), "--config", str(config), "daemon"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "TMPDIR": str(scratch)},
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and not (chromium_profiles() - before):
+        while time.monotonic() < deadline and not chromium_profiles(scratch):
             time.sleep(0.3)
-        assert chromium_profiles() - before, "the browser never started"
+        assert chromium_profiles(scratch), "the browser never started"
         time.sleep(2)  # the rendered page is now waiting for a selector that never comes
         daemon.send_signal(signal.SIGTERM)
         _, err = daemon.communicate(timeout=60)
@@ -102,8 +108,10 @@ def test_sigterm_during_a_run_leaves_nothing_half_done(
     runs = list(sqlite_utils.Database(tmp_path / "bot.db").query("SELECT * FROM runs"))
     assert all(r["finished"] and r["status"] for r in runs)
     assert "flash-sale" not in {r["source"] for r in runs}
-    time.sleep(1)
-    assert not (chromium_profiles() - before), "a browser process was left behind"
+    deadline = time.monotonic() + 30
+    while chromium_profiles(scratch) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert not chromium_profiles(scratch), "a browser process was left behind"
 
 
 def test_json_logs_one_line_per_run(tmp_path: Path, sites: Sites, config_for: Any) -> None:

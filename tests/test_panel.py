@@ -1,16 +1,22 @@
 """The web panel in headless Chromium: front page, canned queries, facets, exports, the map
 and chart, the password gate, and that nothing can write the bot's database through it.
 
-The database is written by the real pipeline (record → dedupe → outbox) in a fixture.
-Screenshots of the main views go to ``docs/panel-*.png``.
+The database is written by the real pipeline (record → dedupe → outbox) in a fixture, with a
+subscriber beside it that the panel must not show. Screenshots of the main views go to a
+temporary folder, or to ``docs/panel-*.png`` with ``AWARDWATCH_SCREENSHOTS=docs``
+(``make screenshots``): a test run never rewrites tracked files.
 """
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
+import os
 import socket
 import sqlite3
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -26,21 +32,25 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from awardwatch import panel
 from awardwatch.config import BotSettings, Config
 from awardwatch.crawl import CrawlResult
+from awardwatch.panel_csv import safe_cell
 from awardwatch.pipeline import record
 from offers.model import make_offer
-from storage import outbox
+from storage import outbox, subscribers
 from storage.db import connect
 from storage.offers import Event
+from storage.subscribers import Watch
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]  # fmt: skip
 QUERIES = [
     "new_offers", "best_by_region", "ending_soon", "offers_map", "source_health",
-    "alerts_per_day",
+    "alerts_per_day", "deliveries",
 ]  # fmt: skip
+#: What a subscriber left in the database: the panel shows none of it.
+CHAT_ID, PERSON, SHEET_KEY = "778899001", "Ada Lovelace", "1SheetKeyOfTheAnalysts"
+FORMULA = '=HYPERLINK("http://evil.example/","click")'
 ROUTE = "route_history?origin=JFK&destination=CDG&cabin=business&_hide_sql=1"
 CHART = "#g.mark=line&g.x_column=at&g.x_type=temporal&g.y_column=miles&g.y_type=quantitative"
 
@@ -107,7 +117,7 @@ def write_demo_database(path: Path) -> None:
         _offer("united-saver", "united", "LAX", "SYD", "economy", 40000, trip),
         _offer("united-saver", "united", "ORD", "GRU", "premium_economy", 45000, trip),
         _offer("united-saver", "united", "SFO", "HNL", "economy", 12500, trip,
-               now + timedelta(days=2)),
+               now + timedelta(days=2), title=FORMULA),
     ]  # fmt: skip
     record(db, config, _crawl("united-saver", now - timedelta(hours=1), fresh), _route,
            now - timedelta(hours=1))  # fmt: skip
@@ -115,6 +125,10 @@ def write_demo_database(path: Path) -> None:
                      message="403 challenge page")  # fmt: skip
     record(db, config, blocked, _route, now - timedelta(minutes=20))
     _deliver(db, now)
+    subscribers.subscribe(db, "telegram", CHAT_ID, PERSON)
+    subscribers.add_watch(db, "telegram", CHAT_ID, Watch(destinations=["Europe"]))
+    db["sheet_sync"].insert({"spreadsheet_key": SHEET_KEY, "worksheet": "Offers", "last_id": 1})
+    outbox.enqueue_all(db, [(1, "telegram", CHAT_ID)], now)
     db.conn.close()
 
 
@@ -216,8 +230,10 @@ def _rows(page: Page) -> int:
 
 
 def _shot(page: Page, name: str) -> None:
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / f"panel-{name}.png"))
+    scratch = Path(tempfile.gettempdir()) / f"awardwatch-panel-{os.getpid()}"
+    folder = Path(os.environ.get("AWARDWATCH_SCREENSHOTS") or scratch)
+    folder.mkdir(exist_ok=True)
+    page.screenshot(path=str(folder / f"panel-{name}.png"))
 
 
 # --- what an analyst sees ------------------------------------------------------------------
@@ -226,7 +242,7 @@ def _shot(page: Page, name: str) -> None:
 def test_front_page_lists_tables_and_exports(page: Page, site: str) -> None:
     page.goto(site + "/")
     expect(page.locator("h1")).to_have_text("awardwatch panel")
-    for table in ("offers", "events", "runs", "outbox"):
+    for table in ("offers", "events", "runs"):
         expect(page.locator(f'a[href="/awardwatch/{table}.csv?_size=max"]')).to_be_visible()
         expect(
             page.locator(f'a[href="/awardwatch/{table}.json?_shape=array&_size=max"]')
@@ -347,7 +363,16 @@ def test_unknown_page_is_a_404(page: Page, site: str) -> None:
 # --- read-only ------------------------------------------------------------------------------
 
 
-def test_sql_write_through_the_panel_is_refused(page: Page, site: str, database: Path) -> None:
+@pytest.fixture(scope="module")
+def sql_site(database: Path) -> Iterator[str]:
+    """The panel with --allow-sql."""
+    config = Config(bot=BotSettings(database=database))
+    with Server(panel.application(config, allow_sql=True)) as server:
+        yield server.url
+
+
+def test_sql_write_through_the_panel_is_refused(page: Page, sql_site: str, database: Path) -> None:
+    site = sql_site
     before = _counts(database)
     # what the SQL form on the database page sends
     response = page.goto(f"{site}/awardwatch?sql=DELETE+FROM+offers")
@@ -447,3 +472,107 @@ def test_every_table_and_column_is_described(tmp_path: Path) -> None:
             f"{name}.{c}" for c in db[name].columns_dict if c not in described.get("columns", {})
         ]
     assert not missing, f"describe these in panel/metadata.yaml: {missing}"
+
+
+# --- offers, not people --------------------------------------------------------------------
+
+HIDDEN = ["subscribers", "subscriber_watches", "subscriber_version", "outbox", "sheet_sync"]
+
+
+@pytest.mark.parametrize("table", HIDDEN)
+def test_hidden_tables_are_unreachable(page: Page, site: str, table: str) -> None:
+    for path in (table, f"{table}.json", f"{table}.csv?_size=max", f"{table}/1"):
+        response = page.goto(f"{site}/awardwatch/{path}")
+        assert response is not None and response.status == 403, path
+        assert CHAT_ID not in page.content() and PERSON not in page.content()
+
+
+def test_no_page_lists_or_shows_people(page: Page, site: str) -> None:
+    for path in ("/", "/awardwatch", "/awardwatch/deliveries", "/awardwatch/events",
+                 "/awardwatch/alerts_per_day"):  # fmt: skip
+        page.goto(site + path)
+        text = page.content()
+        for secret in (CHAT_ID, PERSON, SHEET_KEY):
+            assert secret not in text, (path, secret)
+        for table in HIDDEN:
+            expect(page.locator(f'a[href="/awardwatch/{table}"]')).to_have_count(0)
+
+
+def test_custom_sql_is_off_by_default(page: Page, site: str) -> None:
+    for sql in ("SELECT * FROM subscribers", "SELECT * FROM pragma_database_list", "SELECT 1"):
+        response = page.request.get(f"{site}/awardwatch.json", params={"sql": sql})
+        assert response.status == 403, sql
+    response = page.goto(f"{site}/awardwatch?sql=SELECT+chat+FROM+outbox")
+    assert response is not None and response.status == 403
+    assert CHAT_ID not in page.content()
+
+
+def test_introspection_pages_are_not_served(page: Page, site: str, database: Path) -> None:
+    for path in ("/-/databases.json", "/-/metadata.json", "/-/settings.json", "/-/plugins.json",
+                 "/-/versions.json", "/-/actor.json"):  # fmt: skip
+        response = page.request.get(site + path)
+        assert response.status == 404, path
+        assert str(database) not in response.text()
+
+
+def test_with_custom_sql_people_read_as_null(page: Page, sql_site: str) -> None:
+    def rows(sql: str) -> list[list[Any]]:
+        response = page.request.get(f"{sql_site}/awardwatch.json",
+                                    params={"sql": sql, "_shape": "arrays"})  # fmt: skip
+        assert response.status == 200, response.text()
+        return list(response.json()["rows"])
+
+    assert rows("SELECT chat, name, target FROM subscribers") == [[None, None, None]]
+    assert rows("SELECT count(*) FROM subscribers") == [[1]]
+    assert rows("SELECT max(chat) FROM outbox") == [[None]]
+    assert rows("SELECT spreadsheet_key FROM sheet_sync") == [[None]]
+    assert rows("SELECT origins, destinations FROM subscriber_watches") == [[None, None]]
+    response = page.goto(f"{sql_site}/awardwatch/subscribers")
+    assert response is not None and response.status == 403
+
+
+def test_csv_export_is_formula_safe(page: Page, site: str) -> None:
+    response = page.request.get(f"{site}/awardwatch/offers.csv", params={"_size": "max"})
+    titles = [row["title"] for row in csv.DictReader(io.StringIO(response.text()))]
+    assert "'" + FORMULA in titles
+    assert not [t for t in titles if t.startswith(("=", "+", "-", "@"))]
+    assert "SFO to NRT in business" in titles
+
+
+@pytest.mark.parametrize(
+    ("cell", "safe"),
+    [("=1+1", "'=1+1"), ("+cmd", "'+cmd"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
+     ("\tx", "'\tx"), ("-12.5", "-12.5"), ("Paris", "Paris"), ("", "")],
+)  # fmt: skip
+def test_formula_cells(cell: str, safe: str) -> None:
+    assert safe_cell(cell) == safe
+
+
+def test_a_short_password_is_refused(database: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PANEL_SECRET", "hunter2")
+    config = Config(bot=BotSettings(database=database))
+    with pytest.raises(panel.PasswordTooShort, match="at least 12 characters"):
+        panel.application(config, host="0.0.0.0", password_env="PANEL_SECRET")
+
+
+def test_failed_logins_are_throttled(browser: Browser) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    gate = panel.PasswordGate(app, "correct horse battery")
+    gate.first_wait = 600  # the lockout outlasts the test on any machine
+    with Server(gate) as server:
+        wrong = browser.new_context(http_credentials={"username": "a", "password": "guess"})
+        statuses = [wrong.request.get(server.url).status for _ in range(gate.free_failures + 1)]
+        assert statuses == [401] * (gate.free_failures + 1)
+        locked = wrong.request.get(server.url)
+        assert locked.status == 429 and int(locked.headers["retry-after"]) > 0
+        right = browser.new_context(
+            http_credentials={"username": "a", "password": "correct horse battery"}
+        )
+        assert right.request.get(server.url).status == 429  # no guessing during the lockout
+        gate.failures.clear()
+        assert right.request.get(server.url).status == 200
+        for context in (wrong, right):
+            context.close()

@@ -12,7 +12,7 @@ from scrapy.http import XmlResponse
 from awardwatch.errors import MalformedResponse
 from offers.model import make_offer
 from scrapers.parsers import ParseContext, Rejected
-from scrapers.parsers.feed import Options, announcements, parse
+from scrapers.parsers.feed import Options, parse, uncut
 
 FEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
 FETCHED = datetime(2026, 4, 5, tzinfo=UTC)
@@ -40,6 +40,7 @@ def test_rss_award_sales_become_valid_offers() -> None:
         ("american", "Chicago", "Paris", 30000),
         ("american", "Miami", "Lima", 17500),
         ("british", None, "Caribbean", None),
+        ("british", None, "Mexico", None),
     ]
     first = built[0]
     assert (first.trip, first.cabin, str(first.book_by)) == ("one-way", "economy", "2026-03-06")
@@ -80,8 +81,11 @@ def test_atom_posts_in_french_and_german() -> None:
 
 def test_malformed_feed_yields_what_it_can_and_records_the_problem() -> None:
     offers, rejected = run("truncated.rss")
+    # the cut-off post still names its sale and places in its title
     assert [(o["program"], o["destination"], o["miles"], o["trip"]) for o in offers] == [
-        ("delta", "Cancun", 12500, "round-trip")
+        ("delta", "Cancun", 12500, "round-trip"),
+        ("iberia", "Buenos Aires", None, None),
+        ("iberia", "Lima", None, None),
     ]
     assert str(offers[0]["travel_end"]) == "2026-05-31"
     assert rejected[0].startswith("malformed feed: ")
@@ -115,23 +119,72 @@ def test_require_miles_option() -> None:
     assert "no miles price in post" in rejected
 
 
-def test_cli_records_of_award_sales() -> None:
-    records = list(announcements((FEEDS / "points_blog.rss").read_bytes(), FETCHED))
-    assert [r["link"].rsplit("/", 1)[-1] for r in records] == [
-        "flying-blue-promo-rewards-march", "american-award-sale", "ba-caribbean",
-    ]  # fmt: skip
-    american = records[1]
-    assert american == {
-        "link": "https://pointsledger.example/american-award-sale",
-        "title": "American Airlines award sale to three continents",
-        "program": "american",
-        "miles": 17500,
-        "trip": "one-way",
-        "cabin": "economy",
-        "origins": ["Dallas", "Chicago", "Miami"],
-        "destinations": ["Honolulu", "Paris", "Lima"],
-        "travel_start": "2026-01-10",
-        "travel_end": "2026-03-31",
-        "book_by": "2025-12-01",
-        "is_award_sale": True,
-    }
+def test_rejected_posts_say_which_post() -> None:
+    ctx = ParseContext(source="blog", url="https://feeds.example/f", fetched_at=FETCHED)
+    results = list(parse((FEEDS / "points_blog.rss").read_bytes(), ctx))
+    rejected = [r for r in results if isinstance(r, Rejected)]
+    assert rejected and all(r.item for r in rejected)
+
+
+def feed_of(channel: str, items: str, root: str = "") -> bytes:
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"{root}><channel><title>Deals</title>{channel}'
+        f"{items}</channel></rss>"
+    ).encode()
+
+
+def item(link: str, attrs: str = "") -> str:
+    return (
+        f"<item{attrs}><title>United MileagePlus award sale: 10,000 miles to Miami</title>"
+        f"<link>{link}</link><pubDate>Mon, 02 Mar 2026 10:00:00 +0000</pubDate></item>"
+    )
+
+
+LINKS = {
+    "feed link": (feed_of("<link>https://blog.example/</link>", item("/posts/a")),
+                  "https://blog.example/posts/a"),
+    "response url": (feed_of("", item("/posts/a")), "https://feeds.example/posts/a"),
+    "item xml:base": (
+        feed_of("<link>https://blog.example/</link>",
+                item("a.html", ' xml:base="https://other.example/x/"')),
+        "https://other.example/x/a.html",
+    ),
+    "feed xml:base": (
+        feed_of("", item("posts/a"), ' xml:base="https://base.example/blog/"'),
+        "https://base.example/blog/posts/a",
+    ),
+    "absolute": (feed_of("<link>https://blog.example/</link>", item("https://x.example/p")),
+                 "https://x.example/p"),
+    "atom": (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>N</title>'
+        b'<link href="https://news.example/"/><entry><title>United MileagePlus award sale: '
+        b'10,000 miles to Miami</title><id>1</id><updated>2026-03-02T10:00:00Z</updated>'
+        b'<link href="/2026/sale"/></entry></feed>',
+        "https://news.example/2026/sale",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", LINKS)
+def test_post_links_are_absolute(case: str) -> None:
+    body, expected = LINKS[case]
+    ctx = ParseContext(source="blog", url="https://feeds.example/feed.xml", fetched_at=FETCHED,
+                       program="united")  # fmt: skip
+    offers = [r for r in parse(body, ctx) if isinstance(r, dict)]
+    assert [o["url"] for o in offers] == [expected]
+
+
+CUTS = [
+    ("from 50,0…", "from"),
+    ("for travel through May […]", "for travel through May"),
+    ("Book by Friday. Read more »", "Book by Friday."),
+    ("to Rome from 30,000 miles... Continue reading →", "to Rome from 30,000 miles"),
+    ("Boston to Rome (…)", "Boston to Rome"),
+    ("A whole post.", "A whole post."),
+    ("No cut here", "No cut here"),
+]
+
+
+@pytest.mark.parametrize(("text", "kept"), CUTS)
+def test_a_post_cut_short_loses_the_mark_and_any_half_number(text: str, kept: str) -> None:
+    assert uncut(text) == kept

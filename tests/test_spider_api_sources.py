@@ -197,6 +197,7 @@ def seatsaero_source(base_url: str, tmp_path: Path, *, daily_calls: int = 1000) 
 name = "seats"
 kind = "seatsaero"
 obey_robots = false
+allow_private = true
 
 [sources.options]
 base_url = "{base_url}"
@@ -289,6 +290,7 @@ def flyingblue_source(base_url: str) -> str:
 name = "flyingblue"
 kind = "flyingblue"
 obey_robots = false
+allow_private = true
 
 [sources.options]
 base_url = "{base_url}"

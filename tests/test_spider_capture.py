@@ -175,6 +175,7 @@ kind = "{kind}"
 program = "{kind}"
 render = "browser"
 obey_robots = false
+allow_private = true
 [sources.options]
 base_url = "{base_url}"
 capture_timeout = 20

@@ -87,6 +87,7 @@ name = "points-ledger"
 kind = "feed"
 urls = ["{url}"]
 obey_robots = false
+allow_private = true
 """,
         encoding="utf-8",
     )

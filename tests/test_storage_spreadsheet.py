@@ -118,3 +118,23 @@ def test_control_characters_do_not_break_the_file(db, tmp_path):
     LocalSpreadsheet(path).write(db)
 
     assert by_header(load_workbook(path)["Offers"])[0]["title"].value == "Sale ends soon"
+
+
+def test_a_half_written_file_from_a_killed_pass_is_removed_on_start(db, tmp_path):
+    path = tmp_path / "offers.xlsx"
+    record(db, [offer(1)])
+    LocalSpreadsheet(path).write(db)
+    leftover = tmp_path / ".offers.xlsx.k3j2a1.tmp"
+    leftover.write_bytes(b"PK\x03\x04 half a zip")
+    unrelated = tmp_path / "notes.tmp"
+    unrelated.write_text("not ours")
+    LocalSpreadsheet(path)
+    assert not leftover.exists() and unrelated.exists() and path.exists()
+
+
+def test_every_event_gets_its_own_row(db, tmp_path):
+    record(db, [offer(n) for n in range(30)])
+    path = tmp_path / "offers.xlsx"
+    assert LocalSpreadsheet(path).write(db) == 30
+    rows = by_header(load_workbook(path)["Offers"])
+    assert [row["title"].value for row in rows] == [f"Saver award {n}" for n in range(30)]

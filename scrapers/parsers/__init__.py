@@ -38,6 +38,7 @@ __all__ = [
     "SiteOptions",
     "each",
     "json_object",
+    "json_value",
     "options_model",
     "parser",
 ]
@@ -45,9 +46,12 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Rejected:
-    """A row the parser found but could not read, with the reason."""
+    """A row the parser found but could not read, with the reason; ``item`` says which row
+    (a post's title or link, the start of a row's text) for ``scheduler.py parse --rejected``.
+    Crawls count rejections by reason alone."""
 
     reason: str
+    item: str = field(default="", compare=False)
 
 
 Parsed = dict[str, Any] | Rejected
@@ -79,12 +83,46 @@ class SiteOptions(BaseModel):
     capture_timeout: float = Field(default=30, gt=0, description="seconds to wait for the search")
 
 
-def json_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or MalformedResponse saying why it is not one."""
+#: Deepest nesting of arrays and objects a JSON body may have. Real answers nest a dozen
+#: levels; a hostile ``[[[…]]]`` would otherwise end in RecursionError.
+MAX_JSON_DEPTH = 100
+
+
+class NotJSON(MalformedResponse, ValueError):
+    """The body is not JSON"""
+
+
+def json_value(body: bytes) -> Any:
+    """The body as JSON nested at most MAX_JSON_DEPTH deep, or MalformedResponse saying why it
+    is not. Python's parser stops at its recursion limit; the depth is then checked without
+    recursion."""
     try:
         data = json.loads(body)
+    except RecursionError:
+        raise NotJSON(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
     except (UnicodeDecodeError, ValueError):
-        raise MalformedResponse("not JSON") from None
+        raise NotJSON("not JSON") from None
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise NotJSON(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return data
+
+
+def json_depth(data: Any) -> int:
+    """How deep arrays and objects nest in a parsed JSON value (a scalar is 0)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or MalformedResponse saying why it is not one."""
+    data = json_value(body)
     if not isinstance(data, dict):
         raise MalformedResponse("not a JSON object")
     return data
@@ -115,7 +153,10 @@ def options_model(kind: str) -> type[BaseModel]:
 
 #: What reading a record of an unexpected shape raises: a value of another type than the
 #: format promises, a key or index that is not there.
-SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError, OverflowError)
+#: RecursionError: a structure nested past what a recursive reader can follow.
+SHAPE_ERRORS = (
+    AttributeError, TypeError, KeyError, IndexError, ValueError, OverflowError, RecursionError,
+)  # fmt: skip
 
 
 def each(records: Iterable[Any], read: Callable[[Any], Iterable[Parsed]]) -> Iterator[Parsed]:

@@ -5,14 +5,13 @@ Paths are dotted keys with list indexes as numbers (``data.deals``, ``route.0.fr
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from scrapers.parsers import MalformedResponse, ParseContext, Parsed, Rejected
+from scrapers.parsers import MalformedResponse, ParseContext, Parsed, Rejected, json_value
 from scrapers.parsers.page import known_fields
 
 
@@ -45,7 +44,7 @@ def dig(data: Any, path: str) -> Any:
 def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
     options: Options = ctx.options
     try:
-        document = json.loads(body)
+        document = json_value(body)
     except ValueError as exc:
         raise MalformedResponse(f"not JSON: {exc}") from None
     items = dig(document, options.items)

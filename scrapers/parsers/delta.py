@@ -9,7 +9,6 @@ deals page is one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -27,6 +26,7 @@ from scrapers.parsers import (
     Rejected,
     SiteOptions,
     each,
+    json_value,
 )
 from scrapers.parsers.page import select
 
@@ -131,7 +131,7 @@ def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
 
 def _itineraries(body: bytes) -> list[Any]:
     try:
-        data = json.loads(body)
+        data = json_value(body)
     except (UnicodeDecodeError, ValueError):
         raise MalformedResponse("not JSON and not a page") from None
     if not isinstance(data, dict) or not isinstance(data.get("itinerary"), list):

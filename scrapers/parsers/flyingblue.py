@@ -7,7 +7,6 @@ a one-way search, out and back for a round trip), priced together in ``priceInMi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
@@ -21,6 +20,7 @@ from scrapers.parsers import (
     Parsed,
     Rejected,
     each,
+    json_value,
 )
 
 PROGRAM = "flyingblue"
@@ -70,7 +70,7 @@ def document(body: bytes) -> list[Any]:
     if not body.strip():
         raise MalformedResponse("empty response")
     try:
-        data = json.loads(body)
+        data = json_value(body)
     except (ValueError, UnicodeDecodeError):
         refusal = next((w for w in GATEWAY_REFUSALS if w in body[:2000]), None)
         if refusal is not None:

@@ -86,12 +86,22 @@ def _document(body: bytes, ctx: ParseContext) -> Selector:
         raise MalformedResponse(f"not an HTML page: {exc}") from None
 
 
+def _shown(item: Selector) -> str:
+    """The start of an item's text, to say which row was rejected."""
+    text = " ".join(" ".join(item.xpath("string(.)").getall()).split())
+    return text[:80]
+
+
 def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
     options: Options = ctx.options
     document = _document(body, ctx)
-    for item in select(document, options.item):
+    items = select(document, options.item)
+    if not items:
+        # a changed layout, a login or error page, or not a page at all: never "no offers"
+        raise MalformedResponse(f"the item selector {options.item!r} matches nothing on the page")
+    for item in items:
         if options.sold_out and select(item, options.sold_out):
-            yield Rejected("sold out")
+            yield Rejected("sold out", _shown(item))
             continue
         raw: dict[str, Any] = {"program": ctx.program, **options.constants}
         for field, query in options.fields.items():
@@ -99,7 +109,7 @@ def parse(body: bytes, ctx: ParseContext) -> Iterator[Parsed]:
         if raw.get("url"):
             raw["url"] = urljoin(ctx.url, raw["url"])
         if not any(raw.get(f) for f in options.fields):
-            yield Rejected("empty row")
+            yield Rejected("empty row", _shown(item))
             continue
         yield raw
 

@@ -7,7 +7,6 @@ or under the level configured for the destination's region (``promo_max_miles``)
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
@@ -17,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from offers.model import CABINS, PROGRAMS
 from offers.places import Place, region_of, resolve, try_resolve
-from scrapers.parsers import MalformedResponse, ParseContext, Parsed, Rejected, each
+from scrapers.parsers import MalformedResponse, ParseContext, Parsed, Rejected, each, json_value
 
 API_BASE = "https://seats.aero/partnerapi"
 
@@ -91,7 +90,7 @@ def page(body: bytes) -> dict[str, Any]:
     if not body.strip():
         raise MalformedResponse("empty response")
     try:
-        data = json.loads(body)
+        data = json_value(body)
     except (ValueError, UnicodeDecodeError):
         raise MalformedResponse("not JSON") from None
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from urllib.parse import unquote, urlsplit
 
 import scrapy
 from scrapy.http import Request, Response
@@ -13,6 +14,7 @@ from twisted.python.failure import Failure
 
 from awardwatch.config import SourceConfig
 from awardwatch.errors import BlockedResponse, MalformedResponse
+from scrapers.middlewares import count, failure_reason
 from scrapers.parsers import ParseContext, Rejected, parser
 from scrapers.pipelines import REJECTED
 
@@ -55,8 +57,11 @@ class SourceSpider(scrapy.Spider):
         meta = kwargs.pop("meta", {})
         if self.source.render == "browser":
             meta = {**self.browser_meta(), **meta}
-        if self.source.proxy:
-            meta.setdefault("proxy", self.source.proxy)
+        proxy = self.source.proxy_url
+        if proxy:
+            # dont_cache: the cache would store the Proxy-Authorization header with the page
+            meta = {"dont_cache": True, **meta}
+            meta.setdefault("proxy", proxy)
         return Request(url, callback=self.parse, errback=self.failed, meta=meta, **kwargs)
 
     def browser_meta(self) -> dict[str, Any]:
@@ -68,8 +73,9 @@ class SourceSpider(scrapy.Spider):
             "playwright_context": context,
             "dont_cache": True,
         }
-        if self.source.proxy:
-            meta["playwright_context_kwargs"] = {"proxy": {"server": self.source.proxy}}
+        proxy = self.source.proxy_url
+        if proxy:
+            meta["playwright_context_kwargs"] = {"proxy": playwright_proxy(proxy)}
         return meta
 
     # -- responses ------------------------------------------------------------------------
@@ -128,7 +134,21 @@ class SourceSpider(scrapy.Spider):
         stats = self.crawler.stats
         assert stats is not None
         stats.inc_value("awardwatch/request_failed")
+        refused, message = failure_reason(failure, self.crawler.settings)
+        if refused:
+            count(self.crawler, refused)
         request = getattr(failure, "request", None)
         where = request.url if request is not None else "request"
-        stats.set_value("awardwatch/last_problem", f"{where}: {failure.getErrorMessage()}")
-        self.logger.warning("%s failed: %s", where, failure.getErrorMessage())
+        stats.set_value("awardwatch/last_problem", f"{where}: {message}")
+        self.logger.warning("%s failed: %s", where, message)
+
+
+def playwright_proxy(url: str) -> dict[str, str]:
+    """A proxy URL as Playwright takes it: credentials apart from the server."""
+    parts = urlsplit(url)
+    server = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    proxy = {"server": server}
+    if parts.username:
+        proxy["username"] = unquote(parts.username)
+        proxy["password"] = unquote(parts.password or "")
+    return proxy

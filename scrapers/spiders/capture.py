@@ -131,8 +131,8 @@ class CaptureSpider(SourceSpider):
             "capture": capture,
             "search": search,
         }
-        if self.source.proxy:
-            meta.setdefault("proxy", self.source.proxy)
+        if self.source.proxy_url:
+            meta.setdefault("proxy", self.source.proxy_url)
         return Request(
             self.search_url(search),
             callback=self.captured,
