@@ -215,7 +215,10 @@ class MessengerChat:
             await self.set_up_profile()
         while not stop.is_set():
             self._arrived.clear()
-            await self.handle_pending()
+            try:
+                await self.handle_pending()
+            except Exception:  # the database is busy or broken: log, wait, try again
+                log.exception("messenger %s: handling the inbox failed", self.name)
             with contextlib.suppress(asyncio.TimeoutError):
                 waiting = [asyncio.ensure_future(e.wait()) for e in (stop, self._arrived)]
                 await asyncio.wait(waiting, timeout=5.0, return_when=asyncio.FIRST_COMPLETED)
@@ -244,7 +247,7 @@ class MessengerChat:
             log.exception("messenger %s: event from %s failed", self.name, psid)
             inbox.take(self.db, self.name, row["key"])
             reply = FAILED
-        if outbox.release(self.db, self.name, psid, datetime.now(UTC), HELD_AT_MOST):
+        if outbox.release_held(self.db, self.name, psid, datetime.now(UTC), HELD_AT_MOST):
             self._deliver_soon()  # the held alerts go out now, as one digest
         if reply:
             await self.reply(psid, reply)

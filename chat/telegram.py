@@ -42,7 +42,7 @@ from chat.commands import (
 from chat.guard import CommandRate
 from chat.server import WebAnswer, WebRequest
 from chat.store import SqliteSubscribers
-from notifiers.base import Notifier
+from notifiers.base import Notifier, Slot
 from notifiers.telegram import TelegramNotifier, client, retry_seconds
 from storage import subscribers
 from storage.db import transaction
@@ -53,6 +53,8 @@ SERVICE = "telegram"
 #: Tries of one reply, and the longest flood-control pause honoured between them.
 REPLY_TRIES = 3
 MAX_RETRY_WAIT = 60.0
+#: Longest wait at stop for the updates fetched and the replies under way.
+STOP_WAIT = 30.0
 #: Updates between two clean-ups of the inbox.
 PRUNE_EVERY = 500
 ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
@@ -113,11 +115,11 @@ class TelegramChat:
         if self.app.updater is not None and self.app.updater.running:
             await self.app.updater.stop()
         with contextlib.suppress(asyncio.TimeoutError):  # fetched and confirmed: answer them
-            await asyncio.wait_for(self.app.update_queue.join(), self.notifier.options.timeout)
+            await asyncio.wait_for(self.app.update_queue.join(), STOP_WAIT)
         if self.app.running:
             await self.app.stop()
         if self._replies:
-            await asyncio.wait(self._replies, timeout=self.notifier.options.timeout * 2)
+            await asyncio.wait(self._replies, timeout=STOP_WAIT)
         await self.app.shutdown()
 
     def _polling_failed(self, error: TelegramError) -> None:
@@ -225,14 +227,15 @@ class TelegramChat:
 
     async def _send_reply(self, chat: str, text: str) -> None:
         for attempt in range(1, REPLY_TRIES + 1):
-            await pace(self.notifier, chat)
+            slot = await pace(self.notifier, chat)
             try:
                 await self.app.bot.send_message(chat_id=chat, text=text)
                 return
             except RetryAfter as exc:
                 if attempt == REPLY_TRIES:
                     break
-                await asyncio.sleep(min(MAX_RETRY_WAIT, retry_seconds(exc)))
+                # the chat alone waits, exactly as long as Telegram said (alerts included)
+                self.notifier.hold(chat, min(MAX_RETRY_WAIT, retry_seconds(exc)))
             except Forbidden:
                 subscribers.set_status(self.db, self.name, chat, subscribers.BLOCKED)
                 return
@@ -240,13 +243,15 @@ class TelegramChat:
                 log.warning("telegram bot %s: reply to %s failed: %s",
                             self.name, chat, self.notifier.mask(str(exc)))  # fmt: skip
                 return
+            finally:
+                slot.arrived()
         log.warning("telegram bot %s: reply to %s given up after flood control",
                     self.name, chat)  # fmt: skip
 
 
-async def pace(notifier: Notifier, chat: str) -> None:
-    """The one place chat replies wait for the notifier's rate limits."""
-    await notifier.pace(chat)
+async def pace(notifier: Notifier, chat: str) -> Slot:
+    """The one place chat replies wait for the notifier's rate limits (shared with alerts)."""
+    return await notifier.pace(chat)
 
 
 def _name(update: Update) -> str:

@@ -194,7 +194,7 @@ def hold(db: sqlite_utils.Database, ids: list[int], reason: str, until: datetime
     _update(db, "last_error = ?, next_attempt = ?", [f"held: {reason}", until.isoformat()], ids)
 
 
-def release(
+def release_held(
     db: sqlite_utils.Database, target: str, chat: str, now: datetime, max_age: timedelta
 ) -> int:
     """Make ``chat``'s held deliveries due now (the recipient can be reached again); those

@@ -418,6 +418,6 @@ def test_alerts_held_longer_than_a_week_are_dropped_when_the_person_returns(db: 
     outbox.hold(db, ids, "outside the window", now + timedelta(days=7))
     db.execute("UPDATE outbox SET created = ? WHERE id = ?",
                [(now - timedelta(days=8)).isoformat(), ids[0]])  # fmt: skip
-    assert outbox.release(db, "page", ADA, now, timedelta(days=7)) == 1
+    assert outbox.release_held(db, "page", ADA, now, timedelta(days=7)) == 1
     assert [r["status"] for r in db.query("SELECT status FROM outbox ORDER BY id")] == [
         "dead", "pending"]  # fmt: skip

@@ -110,7 +110,7 @@ def _known_names() -> frozenset[str]:
     import airportsdata
     from babel import Locale
 
-    from offers.places import REGION_ALIASES, _countries, _regions
+    from offers.places import _countries, _regions
 
     airports = airportsdata.load("IATA")
     names = {a["city"].lower() for a in airports.values() if a["city"]}
@@ -120,7 +120,7 @@ def _known_names() -> frozenset[str]:
     data = _countries()
     for column in ("name_short", "name_official", "ISO2", "ISO3"):
         names |= {str(n).lower() for n in data[column] if isinstance(n, str)}
-    names |= set(_regions()) | set(REGION_ALIASES) | {"uk"}
+    names |= set(_regions()) | {"uk"}
     return frozenset(names | {plain(n) for n in names})
 
 
