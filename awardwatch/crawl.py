@@ -27,6 +27,8 @@ from scrapers.spiders.base import BLOCKED
 log = logging.getLogger("awardwatch.crawl")
 
 OK, EMPTY, BLOCKED_STATUS, ERROR = "ok", "empty", "blocked", "error"
+#: How long the HTTP cache keeps an entry no run has fetched or revalidated.
+CACHE_EXPIRY_SECONDS = 7 * 24 * 3600
 
 
 @dataclass
@@ -84,6 +86,9 @@ def project_settings(config: Config) -> Settings:
     settings.set("HTTPCACHE_POLICY", "scrapers.httpcache.RevalidatingPolicy", priority="project")
     cache_dir = (config.bot.database.parent / "httpcache").resolve()
     settings.set("HTTPCACHE_DIR", str(cache_dir), priority="project")
+    # one SQLite file, entries kept a week past their last use, and what each body parsed to
+    settings.set("HTTPCACHE_STORAGE", "scrapers.cachestore.SqliteCacheStorage", priority="project")
+    settings.set("HTTPCACHE_EXPIRATION_SECS", CACHE_EXPIRY_SECONDS, priority="project")
     settings.set(
         "HTTPCACHE_IGNORE_HTTP_CODES", [401, 403, 429, 500, 502, 503, 504], priority="project"
     )
