@@ -9,13 +9,14 @@ takes any offer. A subscriber gets an offer when any of its watches matches it.
 
 from __future__ import annotations
 
-import bisect
 import calendar
+import functools
 import json
-from collections.abc import Iterable
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy
 import sqlite_utils
@@ -99,11 +100,34 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+Change = TypeVar("Change", bound=Callable[..., Any])
+
+
+def _version(db: sqlite_utils.Database) -> int:
+    return int(db.execute("SELECT version FROM subscriber_version").fetchone()[0])
+
+
+def _follows(change: Change) -> Change:
+    """``change(db, target, chat, ...)`` also updates the cached indexes, without a rebuild."""
+
+    @functools.wraps(change)
+    def changed(
+        db: sqlite_utils.Database, target: str, chat: str, *args: Any, **kwargs: Any
+    ) -> Any:
+        before = _version(db)
+        result = change(db, target, chat, *args, **kwargs)
+        _follow(db, target, chat, before)
+        return result
+
+    return cast(Change, changed)
+
+
 def get(db: sqlite_utils.Database, target: str, chat: str) -> dict[str, Any] | None:
     rows = list(db.query("SELECT * FROM subscribers WHERE target = ? AND chat = ?", [target, chat]))
     return rows[0] if rows else None
 
 
+@_follows
 def subscribe(
     db: sqlite_utils.Database, target: str, chat: str, name: str = "", service: str = "telegram"
 ) -> bool:
@@ -121,6 +145,7 @@ def subscribe(
     return bool(found["status"] != ACTIVE)
 
 
+@_follows
 def set_status(db: sqlite_utils.Database, target: str, chat: str, status: str) -> bool:
     """Set a subscriber's status; False when ``chat`` is not a subscriber."""
     cursor = db.execute(
@@ -158,6 +183,7 @@ def set_token(
     return cursor.rowcount > 0
 
 
+@_follows
 def set_paused(db: sqlite_utils.Database, target: str, chat: str, paused: bool) -> bool:
     cursor = db.execute(
         "UPDATE subscribers SET paused = ?, updated = ? WHERE target = ? AND chat = ?",
@@ -166,6 +192,7 @@ def set_paused(db: sqlite_utils.Database, target: str, chat: str, paused: bool) 
     return cursor.rowcount > 0
 
 
+@_follows
 def stop(db: sqlite_utils.Database, target: str, chat: str) -> bool:
     """Unsubscribe: the subscriber is stopped and its watches are forgotten."""
     found = get(db, target, chat)
@@ -187,6 +214,7 @@ def watches(db: sqlite_utils.Database, target: str, chat: str) -> list[Watch]:
     ]
 
 
+@_follows
 def add_watch(db: sqlite_utils.Database, target: str, chat: str, watch: Watch) -> int:
     """Store ``watch`` for an existing subscriber; return its number in /list."""
     found = get(db, target, chat)
@@ -200,6 +228,7 @@ def add_watch(db: sqlite_utils.Database, target: str, chat: str, watch: Watch) -
     return len(watches(db, target, chat))
 
 
+@_follows
 def remove_watch(db: sqlite_utils.Database, target: str, chat: str, number: int) -> Watch | None:
     """Forget the ``number``-th watch (1-based, as /list shows it); None when there is none."""
     current = watches(db, target, chat)
@@ -210,79 +239,123 @@ def remove_watch(db: sqlite_utils.Database, target: str, chat: str, number: int)
     return gone
 
 
-class PlaceIndex:
-    """Bit sets of watches by place, reproducing ``Place.overlaps`` exactly: a watch's country
-    or region takes every place in its countries; its airport or city takes its own airports,
-    and places as wide as a country (an offer "to Europe") that contain them."""
+#: The key of watches that leave a criterion open (any cabin, any month, from anywhere).
+ANY = "*"
+#: The limit of a watch without most miles, in the index's array of limits.
+NO_LIMIT = 2**62
+Key = tuple[str, ...]
 
-    def __init__(self) -> None:
-        self.anywhere = 0
-        self.wide: dict[str, int] = {}  # country -> watches naming a country or region there
-        self.narrow_countries: dict[str, int] = {}  # country -> watches naming airports there
-        self.narrow_airports: dict[str, int] = {}  # airport -> watches naming it
 
-    def add(self, places: list[str], bit: int) -> None:
-        if not places:
-            self.anywhere |= bit
-        for written in places:
-            place = resolve(written)
-            if place.airports is None:
-                _put(self.wide, place.countries, bit)
-            else:
-                _put(self.narrow_countries, place.countries, bit)
-                _put(self.narrow_airports, place.airports, bit)
-
-    def bits(self, written: str | None) -> int:
-        place = try_resolve(written)
-        if place is None:
-            return self.anywhere
-        found = self.anywhere | _get(self.wide, place.countries)
+def _place_keys(side: str, places: list[str]) -> Iterator[Key]:
+    """Where a watch's places file it, reproducing ``Place.overlaps`` exactly: a country or
+    region takes every place in its countries; an airport or city takes its own airports, and
+    places as wide as a country (an offer "to Europe") that contain them."""
+    if not places:
+        yield (side, ANY)
+    for written in places:
+        place = resolve(written)
         if place.airports is None:
-            return found | _get(self.narrow_countries, place.countries)
-        return found | _get(self.narrow_airports, place.airports)
+            yield from ((side, "wide", country) for country in place.countries)
+        else:
+            yield from ((side, "country", country) for country in place.countries)
+            yield from ((side, "airport", airport) for airport in place.airports)
+
+
+def watch_keys(watch: Watch) -> set[Key]:
+    """Every bit set of the index that holds ``watch``."""
+    keys = set(_place_keys("from", watch.origins)) | set(_place_keys("to", watch.destinations))
+    keys |= {("cabin", cabin) for cabin in watch.cabins} or {("cabin", ANY)}
+    keys |= {("month", month) for month in watch.months} or {("month", ANY)}
+    return keys
+
+
+def _bits(positions: list[int], size: int) -> int:
+    flags = numpy.zeros(size, dtype=numpy.uint8)
+    flags[positions] = 1
+    return int.from_bytes(numpy.packbits(flags, bitorder="little").tobytes(), "little")
 
 
 class WatchIndex:
     """Every live watch of one target, indexed so that matching an offer costs set operations,
-    not a loop over the watches: bit sets (Python ints, one bit per watch) by cabin, origin,
-    destination, travel month and most miles, intersected per offer; the matching bits become
-    chats in one vectorized step."""
+    not a loop over the watches: one bit per watch in sets (Python ints) by cabin, origin,
+    destination and travel month, one set per value people name, so memory grows with the
+    watches times the values named, not with the watches squared; most miles is one array,
+    checked only for the watches the sets let through. A change to one subscriber replaces
+    that subscriber's watches (``replace``), no rebuild: a dropped watch's bit is cleared from
+    ``alive`` and a new watch takes the next bit."""
 
-    def __init__(self, rows: Iterable[dict[str, Any]]) -> None:
-        chats: list[str] = []
-        self.cabins: dict[str, int] = {}
-        self.months: dict[str, int] = {}
-        self.origins, self.destinations = PlaceIndex(), PlaceIndex()
-        self.any_cabin = self.any_month = self.any_miles = 0
-        limits: list[tuple[int, int]] = []
+    def __init__(self, rows: Iterable[dict[str, Any]] = ()) -> None:
+        self.chats: list[str] = []
+        self.owners = array("q")  # subscriber id per bit, to list chats in subscriber order
+        self.limits = array("q")  # most miles per bit
+        self.positions: dict[int, list[int]] = {}  # subscriber id -> its live bits
+        self.dead = 0
+        self.in_order = True  # bits in subscriber order (false once a change appends one)
+        self._chat_array: Any = None  # self.chats as a numpy array, made when first needed
+        pending: dict[Key, list[int]] = {}
         for row in rows:
-            watch, bit = Watch.from_row(row), 1 << len(chats)
-            chats.append(row["chat"])
-            self.any_cabin |= _put(self.cabins, watch.cabins, bit) if watch.cabins else bit
-            self.any_month |= _put(self.months, watch.months, bit) if watch.months else bit
-            self.origins.add(watch.origins, bit)
-            self.destinations.add(watch.destinations, bit)
-            if watch.max_miles is None:
-                self.any_miles |= bit
-            else:
-                limits.append((watch.max_miles, bit))
-        self.chats = numpy.array(chats, dtype=object)
-        limits.sort()
-        self.limits = [limit for limit, _ in limits]
-        # at_least[i]: the watches whose most miles is limits[i] or more
-        self.at_least = [0] * (len(limits) + 1)
-        for i in range(len(limits) - 1, -1, -1):
-            self.at_least[i] = self.at_least[i + 1] | limits[i][1]
+            watch = Watch.from_row(row)
+            position = self._append(row["subscriber_id"], row["chat"], watch)
+            for key in watch_keys(watch):
+                pending.setdefault(key, []).append(position)
+        size = len(self.chats)
+        self.sets: dict[Key, int] = {key: _bits(at, size) for key, at in pending.items()}
+        self.alive = (1 << size) - 1
+
+    def _append(self, subscriber: int, chat: str, watch: Watch) -> int:
+        position = len(self.chats)
+        self.chats.append(chat)
+        self.owners.append(subscriber)
+        self.limits.append(NO_LIMIT if watch.max_miles is None else watch.max_miles)
+        self.positions.setdefault(subscriber, []).append(position)
+        return position
+
+    def add(self, subscriber: int, chat: str, watch: Watch) -> None:
+        self.in_order = self.in_order and subscriber >= (self.owners[-1] if self.owners else 0)
+        self._chat_array = None
+        bit = 1 << self._append(subscriber, chat, watch)
+        for key in watch_keys(watch):
+            self.sets[key] = self.sets.get(key, 0) | bit
+        self.alive |= bit
+
+    def drop(self, subscriber: int) -> None:
+        gone = 0
+        for position in self.positions.pop(subscriber, []):
+            gone |= 1 << position
+            self.dead += 1
+        self.alive &= ~gone
+
+    def replace(self, subscriber: int, chat: str, watches: Iterable[Watch]) -> None:
+        """``subscriber``'s live watches are now ``watches`` (none: it gets nothing)."""
+        self.drop(subscriber)
+        for watch in watches:
+            self.add(subscriber, chat, watch)
+
+    def _any(self, keys: Iterable[Key]) -> int:
+        bits = 0
+        for key in keys:
+            bits |= self.sets.get(key, 0)
+        return bits
+
+    def _place(self, side: str, written: str | None) -> int:
+        place = try_resolve(written)
+        found = self.sets.get((side, ANY), 0)
+        if place is None:
+            return found
+        found |= self._any((side, "wide", country) for country in place.countries)
+        if place.airports is None:
+            return found | self._any((side, "country", country) for country in place.countries)
+        return found | self._any((side, "airport", airport) for airport in place.airports)
 
     def candidates(self, offer: Offer) -> int:
-        """The watches that match ``offer``, as a bit set."""
-        bits = self.any_cabin | self.cabins.get(offer.cabin or "", 0)
-        bits &= self.origins.bits(offer.origin) & self.destinations.bits(offer.destination)
-        bits &= self.any_month | _by_month(self.months, offer)
-        cheap_enough = self.any_miles
-        if offer.miles is not None:
-            cheap_enough |= self.at_least[bisect.bisect_left(self.limits, offer.miles)]
-        return bits & cheap_enough
+        """The watches that match ``offer`` on everything but miles, as a bit set."""
+        bits = self.alive & self._any([("cabin", ANY), ("cabin", offer.cabin or "")])
+        for side, written in (("from", offer.origin), ("to", offer.destination)):
+            if bits:
+                bits &= self._place(side, written)
+        if bits:
+            bits &= self._any([("month", ANY), *_offer_months(offer)])
+        return bits
 
     def matching(self, offer: Offer) -> list[str]:
         bits = self.candidates(offer)
@@ -291,54 +364,74 @@ class WatchIndex:
         size = len(self.chats)
         packed = numpy.frombuffer(bits.to_bytes((size + 7) // 8, "little"), dtype=numpy.uint8)
         positions = numpy.unpackbits(packed, bitorder="little")[:size].nonzero()[0]
-        return list(dict.fromkeys(self.chats[positions].tolist()))
+        limits = numpy.frombuffer(self.limits, dtype=numpy.int64)[positions]
+        if offer.miles is None:  # an offer without a price only suits watches without a cap
+            positions = positions[limits == NO_LIMIT]
+        else:
+            positions = positions[limits >= offer.miles]
+        if not self.in_order:
+            owners = numpy.frombuffer(self.owners, dtype=numpy.int64)[positions]
+            positions = positions[numpy.argsort(owners, kind="stable")]
+        if self._chat_array is None:
+            self._chat_array = numpy.array(self.chats, dtype=object)
+        return list(dict.fromkeys(self._chat_array[positions].tolist()))
 
 
-def _put(index: dict[str, int], keys: Iterable[str], bit: int) -> int:
-    for key in keys:
-        index[key] = index.get(key, 0) | bit
-    return 0
-
-
-def _get(index: dict[str, int], keys: Iterable[str]) -> int:
-    bits = 0
-    for key in keys:
-        bits |= index.get(key, 0)
-    return bits
-
-
-def _by_month(index: dict[str, int], offer: Offer) -> int:
+def _offer_months(offer: Offer) -> list[Key]:
+    """The index keys of the months an offer's travel window touches."""
     start = offer.travel_start or offer.depart_date
     end = offer.travel_end or offer.depart_date
     if start is None or end is None:
-        return 0  # an offer without dates cannot promise a month
-    bits, year, month = 0, start.year, start.month
+        return []  # an offer without dates cannot promise a month
+    keys: list[Key] = []
+    year, month = start.year, start.month
     for _ in range(36):  # a travel window longer than three years is not a window
-        bits |= index.get(f"{year:04d}-{month:02d}", 0)
+        keys.append(("month", f"{year:04d}-{month:02d}"))
         if (year, month) >= (end.year, end.month):
             break
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return bits
+    return keys
 
 
 _INDEXES: dict[tuple[int, str], tuple[int, WatchIndex]] = {}
+_LIVE_WATCHES = (
+    "SELECT s.chat, w.* FROM subscriber_watches w JOIN subscribers s ON s.id = w.subscriber_id"
+    " WHERE s.target = ? AND s.status = ? AND s.paused = 0"
+)
 
 
 def index(db: sqlite_utils.Database, target: str) -> WatchIndex:
-    """The target's watch index, rebuilt only when a subscriber or watch changed (triggers
-    bump ``subscriber_version`` on every change, from any connection)."""
-    version = db.execute("SELECT version FROM subscriber_version").fetchone()[0]
+    """The target's watch index, built once and then kept up to date by the changes made
+    through this module (``_follows``); rebuilt when anything else changed the subscribers
+    (triggers bump ``subscriber_version`` on every change, from any connection), or when
+    dropped watches outnumber the live ones."""
+    version = _version(db)
     cached = _INDEXES.get((id(db), target))
     if cached is not None and cached[0] == version:
-        return cached[1]
-    rows = db.query(
-        "SELECT s.chat, w.* FROM subscriber_watches w JOIN subscribers s ON s.id = w.subscriber_id"
-        " WHERE s.target = ? AND s.status = ? AND s.paused = 0 ORDER BY s.id, w.id",
-        [target, ACTIVE],
-    )
-    built = WatchIndex(rows)
+        built = cached[1]
+        if built.dead <= max(1000, len(built.chats) - built.dead):
+            return built
+    built = WatchIndex(db.query(_LIVE_WATCHES + " ORDER BY s.id, w.id", [target, ACTIVE]))
     _INDEXES[(id(db), target)] = (version, built)
     return built
+
+
+def _follow(db: sqlite_utils.Database, target: str, chat: str, before: int) -> None:
+    """Bring the cached indexes that were current at version ``before`` up to date with a
+    change of ``chat``'s subscription or watches: that subscriber's watches are replaced."""
+    after = _version(db)
+    if after == before:
+        return
+    for (connection, indexed), (version, built) in list(_INDEXES.items()):
+        if connection != id(db) or version != before:
+            continue
+        if indexed == target:
+            found = get(db, target, chat)
+            if found is not None:
+                rows = db.query(_LIVE_WATCHES + " AND s.id = ? ORDER BY w.id",
+                                [target, ACTIVE, found["id"]])  # fmt: skip
+                built.replace(found["id"], chat, [Watch.from_row(row) for row in rows])
+        _INDEXES[(connection, indexed)] = (after, built)
 
 
 def matching(db: sqlite_utils.Database, target: str, offer: Offer) -> list[str]:
