@@ -138,3 +138,14 @@ def test_every_event_gets_its_own_row(db, tmp_path):
     assert LocalSpreadsheet(path).write(db) == 30
     rows = by_header(load_workbook(path)["Offers"])
     assert [row["title"].value for row in rows] == [f"Saver award {n}" for n in range(30)]
+
+
+def test_the_runs_sheet_keeps_the_latest_runs(db, tmp_path):
+    for n in range(7):
+        record(db, [offer(n)], message=f"run {n}")
+    path = tmp_path / "offers.xlsx"
+    assert LocalSpreadsheet(path, runs_kept=3).write(db) == 7
+    book = load_workbook(path)
+    assert [row["message"].value for row in by_header(book["Runs"])] == ["run 4", "run 5", "run 6"]
+    assert len(by_header(book["Offers"])) == 7  # every event stays
+    assert db.execute("SELECT count(*) FROM runs").fetchone()[0] == 7
