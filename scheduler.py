@@ -13,16 +13,35 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from awardwatch import config as config_module
 from awardwatch.errors import AwardwatchError, ConfigError
+
+
+def _lazy_module(name: str) -> Any:
+    """``name``, imported when one of its attributes is first read."""
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    from awardwatch import config as config_module
+else:
+    # loaded on first use: its models (and the offer and date code under them) cost more than
+    # `--help` may take
+    config_module = _lazy_module("awardwatch.config")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_BUSY = 0, 1, 2, 3
 #: Files the bot creates (database, WAL, backups, HTTP cache, spreadsheet) hold subscribers'
