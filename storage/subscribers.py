@@ -361,20 +361,33 @@ class WatchIndex:
         bits = self.candidates(offer)
         if not bits:
             return []
-        size = len(self.chats)
-        packed = numpy.frombuffer(bits.to_bytes((size + 7) // 8, "little"), dtype=numpy.uint8)
-        positions = numpy.unpackbits(packed, bitorder="little")[:size].nonzero()[0]
+        positions = _positions(bits, len(self.chats))
         limits = numpy.frombuffer(self.limits, dtype=numpy.int64)[positions]
         if offer.miles is None:  # an offer without a price only suits watches without a cap
             positions = positions[limits == NO_LIMIT]
         else:
             positions = positions[limits >= offer.miles]
+        owners = numpy.frombuffer(self.owners, dtype=numpy.int64)[positions]
         if not self.in_order:
-            owners = numpy.frombuffer(self.owners, dtype=numpy.int64)[positions]
-            positions = positions[numpy.argsort(owners, kind="stable")]
+            order = numpy.argsort(owners, kind="stable")
+            positions, owners = positions[order], owners[order]
+        # one chat per subscriber, however many of its watches matched
+        first = numpy.ones(len(owners), dtype=bool)
+        first[1:] = owners[1:] != owners[:-1]
         if self._chat_array is None:
             self._chat_array = numpy.array(self.chats, dtype=object)
-        return list(dict.fromkeys(self._chat_array[positions].tolist()))
+        chats: list[str] = self._chat_array[positions[first]].tolist()
+        return chats
+
+
+def _positions(bits: int, size: int) -> Any:
+    """The positions of the set bits of ``bits``, ascending, as a numpy array: only the bytes
+    that hold a set bit are unpacked."""
+    packed = numpy.frombuffer(bits.to_bytes((size + 7) // 8, "little"), dtype=numpy.uint8)
+    busy = packed.nonzero()[0]
+    unpacked = numpy.unpackbits(packed[busy, None], axis=1, bitorder="little")
+    rows, columns = unpacked.nonzero()
+    return busy[rows] * 8 + columns
 
 
 def _offer_months(offer: Offer) -> list[Key]:
