@@ -187,8 +187,9 @@ class _Chat:
         """Record a send that stopped before ``rest``; ``behind`` are the chat's later rows."""
         notifier, report, now = self.notifier, self.report, self.clock()
         detail = notifier.mask(delivery.detail) or delivery.status
-        if delivery.status == "rejected":
+        if delivery.status == "rejected":  # the bot, not the message: no try counted
             report.rejected.setdefault(notifier.name, detail)
+            outbox.mark_retry(self.db, [row["id"] for row in rest], detail, now, count=False)
             report.retrying += len(rest) + len(behind)
             return
         if delivery.status == "gone":

@@ -129,6 +129,8 @@ def _authorize(
     rows still works, reading what is in them does not."""
     if action != sqlite3.SQLITE_READ or not table or table in PUBLIC_TABLES:
         return sqlite3.SQLITE_OK
+    if table == "pragma_database_list":  # the database file's path
+        return sqlite3.SQLITE_IGNORE
     if table.startswith(("sqlite_", "pragma_", "json_")) or (table, column) in PUBLIC_COLUMNS:
         return sqlite3.SQLITE_OK
     return sqlite3.SQLITE_IGNORE

@@ -32,6 +32,8 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"alerts: {delivery['sent']} sent, {delivery['retrying']} waiting to retry, "
         f"{delivery['dead']} dead · " + " · ".join(f"{k}: {v}" for k, v in summary["sinks"].items())
     )
+    for name, reason in delivery.get("rejected", {}).items():
+        console.print(f"notifier {name} refused: {reason}", style="bold red")
 
 
 def last_runs(config: Config) -> dict[str, dict[str, Any]]:

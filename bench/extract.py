@@ -23,7 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from offers.announcements import Announcement, read  # noqa: E402
-from offers.announcements.names import canonical  # noqa: E402
+from offers.announcements.names import canonical, place_of  # noqa: E402
 
 FIELDS = ("program", "miles_min", "trip", "cabin", "origins", "destinations",
           "travel_start", "travel_end", "book_by")  # fmt: skip
@@ -46,7 +46,12 @@ def published(value: str | None) -> date | None:
 
 
 def place(name: str) -> str:
-    return (canonical(name) or name).lower()
+    """A place as compared: the airports (or countries) it resolves to, else its folded name, so
+    "São Paulo" and "Sao Paulo", "Frankfurt" and "Frankfurt am Main" agree."""
+    found = place_of(canonical(name) or name)
+    if found is None:
+        return name.casefold()
+    return ",".join(sorted(found.airports or found.countries))
 
 
 def got(result: Announcement, name: str) -> Any:
@@ -115,6 +120,41 @@ def measure(cases: list[dict[str, Any]], label: str, verbose: bool) -> None:
         print(tallies[language].line(language))
 
 
+def feed_of(cases: list[dict[str, Any]], size: int) -> bytes:
+    """An RSS feed of ``size`` items made of the labelled posts."""
+    from xml.sax.saxutils import escape
+
+    items = []
+    for index in range(size):
+        case = cases[index % len(cases)]
+        items.append(
+            f"<item><title>{escape(case['title'])}</title><link>{escape(case['link'])}</link>"
+            f"<description>{escape('<p>' + case['text'] + '</p>')}</description></item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Bench</title>'
+        + "".join(items)
+        + "</channel></rss>"
+    ).encode()
+
+
+def time_feed(cases: list[dict[str, Any]], size: int = 200) -> None:
+    """``parse feed`` on a feed of ``size`` posts: once cold (the language model and place data
+    load on first use), then again as every later feed of the process reads."""
+    from datetime import UTC, datetime
+
+    from scrapers.parsers import ParseContext
+    from scrapers.parsers.feed import parse
+
+    body = feed_of(cases, size)
+    ctx = ParseContext(source="bench", fetched_at=datetime(2026, 1, 1, tzinfo=UTC))
+    for label in ("first (with start-up)", "after start-up"):
+        started = time.perf_counter()
+        results = list(parse(body, ctx))
+        elapsed = time.perf_counter() - started
+        print(f"feed of {size} posts, {label}: {elapsed:.2f} s, {len(results)} results")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     args.add_argument("paths", nargs="*", type=Path, default=[DEV, OWN_CASES])
@@ -126,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
         measure(load(path), str(shown), options.verbose)
+    if DEV.exists():
+        time_feed(load(DEV))
     return 0
 
 

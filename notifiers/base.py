@@ -111,6 +111,24 @@ class Window:
             return stamp
 
 
+class Spacing:
+    """Messages evenly spaced at ``rate`` a second: each slot is one interval after the one
+    before it was due (not after it was taken), so the late wake-ups of a busy event loop
+    do not add up, and an idle spell earns no burst."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1 / rate
+        self._due = 0.0
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            if self._due > now:
+                await asyncio.sleep(self._due - now)
+            self._due = max(self._due, now) + self.interval
+
+
 def _per_second(rate: float) -> Window:
     """``rate`` messages a second as a window: whole messages per second, or one per
     ``1/rate`` seconds for slower rates."""
@@ -155,7 +173,7 @@ class Throttle:
         group: tuple[int, float] | None,
         ceiling: float | None = None,
     ) -> None:
-        self.overall = Window(1, 1 / rate_per_second) if rate_per_second else None
+        self.overall = Spacing(rate_per_second) if rate_per_second else None
         top = ceiling or rate_per_second
         self.arriving = _per_second(top) if top else None
         self.chat_interval = chat_interval
@@ -182,11 +200,10 @@ class Throttle:
             at_arrival.append(await self._groups.setdefault(chat, Window(*self.group)).acquire())
         if self.arriving:
             at_arrival.append(await self.arriving.acquire())
-        stamps = list(at_arrival)
         if self.overall:
-            stamps.append(await self.overall.acquire())
+            await self.overall.acquire()
         # Waiting for a later window delays the message: count it from when it leaves.
-        restamp(stamps, time.monotonic())
+        restamp(at_arrival, time.monotonic())
         return Slot(at_arrival)
 
 

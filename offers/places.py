@@ -399,8 +399,10 @@ def _resolve(kind: str, key: str) -> Place | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def try_resolve(text: str | None) -> Place | None:
-    """Like resolve(), but None for an empty or unknown place."""
+    """Like resolve(), but None for an empty or unknown place (a failure is remembered too: it
+    tried every country's pattern)."""
     if not text:
         return None
     try:

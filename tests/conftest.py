@@ -86,12 +86,14 @@ def cli(
 
 
 def run_once(config: Path, *extra: str, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """One pass of the bot; the parsed ``--json`` summary (plus ``stdout``)."""
+    """One pass of the bot; the parsed ``--json`` summary, plus ``stdout``: what else the
+    pass printed (with ``--json`` that goes to stderr) and ``exit``."""
     done = cli("--config", str(config), "once", "--json", *extra, env=env)
-    lines = [line for line in done.stdout.splitlines() if line.startswith('{"runs"')]
-    assert lines, f"no summary (exit {done.returncode}):\n{done.stdout}\n{done.stderr}"
-    summary: dict[str, Any] = json.loads(lines[-1])
-    summary["stdout"] = done.stdout
+    assert done.stdout.startswith('{"runs"'), (
+        f"no summary (exit {done.returncode}):\n{done.stdout}\n{done.stderr}"
+    )
+    summary: dict[str, Any] = json.loads(done.stdout)  # stdout is the summary and nothing else
+    summary["stdout"] = done.stderr  # all else it printed: console alerts, logs
     summary["exit"] = done.returncode
     return summary
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -88,12 +90,15 @@ def test_sigkill_mid_render_leaves_no_chromium(tmp_path: Path, config_for: Any) 
     )
     supervisor = tmp_path / "supervisor.py"
     supervisor.write_text(SUPERVISOR)
+    # a short TMPDIR of its own: Chromium puts its sockets there (at most 107 bytes a path)
+    scratch = tempfile.mkdtemp(prefix="aw")
     done = subprocess.run(
         [sys.executable, str(supervisor), sys.executable, str(ROOT / "scheduler.py"),
          "--config", str(config), "once"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "TMPDIR": str(tmp_path)},
+        env={**os.environ, "TMPDIR": scratch},
     )  # fmt: skip
+    shutil.rmtree(scratch, ignore_errors=True)
     assert done.returncode == 0, done.stderr
     outcome = json.loads(done.stdout)
     assert outcome["started"], "the browser never started"

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import cli
+from conftest import ROOT, cli
 
 from storage.db import MIGRATIONS, connect, writer_lock
 
@@ -100,3 +102,16 @@ def test_every_exit_code_is_documented() -> None:
     assert codes == (0, 1, 2, 3)
     assert all(f"\n| {code} | " in readme for code in codes)
     assert "another awardwatch process (pid" in readme
+
+
+def test_a_reader_that_stops_early_is_no_error() -> None:
+    demo = ROOT / "fixtures"
+    reader = subprocess.Popen(
+        [sys.executable, str(ROOT / "scheduler.py"), "--config", str(demo / "demo.toml"),
+         "parse", "skydeals", str(demo / "sites" / "promotions.html")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.close()  # as `… | head -0` would
+    errors = reader.stderr.read().decode()
+    assert reader.wait(timeout=120) == 0 and "BrokenPipeError" not in errors, errors

@@ -89,6 +89,7 @@ kind = "page"
 program = "delta"
 urls = ["{url}"]
 obey_robots = false
+allow_private = true
 [sources.options]
 item = "li.deal"
 [sources.options.fields]

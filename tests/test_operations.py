@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -85,8 +87,8 @@ def test_sigterm_during_a_run_leaves_nothing_half_done(
     text = text.replace('schedule = "every 1h"', 'schedule = "every 1h"\njitter_seconds = 0')
     text = text.replace('schedule = "every 30m"', 'schedule = "every 30m"\njitter_seconds = 0')
     config.write_text(text)
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
+    # a short path: Chromium puts its sockets under TMPDIR, and a socket path has 107 bytes
+    scratch = Path(tempfile.mkdtemp(prefix="aw"))
     daemon = subprocess.Popen(
         [sys.executable, str(ROOT / "scheduler.py"), "--config", str(config), "daemon"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -112,6 +114,7 @@ def test_sigterm_during_a_run_leaves_nothing_half_done(
     while chromium_profiles(scratch) and time.monotonic() < deadline:
         time.sleep(0.3)
     assert not chromium_profiles(scratch), "a browser process was left behind"
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def test_json_logs_one_line_per_run(tmp_path: Path, sites: Sites, config_for: Any) -> None:

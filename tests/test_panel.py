@@ -527,6 +527,7 @@ def test_with_custom_sql_people_read_as_null(page: Page, sql_site: str) -> None:
     assert rows("SELECT max(chat) FROM outbox") == [[None]]
     assert rows("SELECT spreadsheet_key FROM sheet_sync") == [[None]]
     assert rows("SELECT origins, destinations FROM subscriber_watches") == [[None, None]]
+    assert rows("SELECT file FROM pragma_database_list") == [[None]]
     response = page.goto(f"{sql_site}/awardwatch/subscribers")
     assert response is not None and response.status == 403
 

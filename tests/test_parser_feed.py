@@ -71,7 +71,7 @@ def test_atom_posts_in_french_and_german() -> None:
         (o["program"], o["origin"], o["destination"], o["miles"], o["trip"]) for o in offers
     ] == [
         ("flyingblue", "Paris", "Montréal", 12500, "one-way"),
-        ("lufthansa", "Frankfurt", "New York", 20000, "round-trip"),
+        ("lufthansa", "Frankfurt am Main", "New York", 20000, "round-trip"),
     ]
     assert [str(offers[1][k]) for k in ("book_by", "travel_start", "travel_end")] == [
         "2026-04-30", "2026-05-01", "2026-06-30",

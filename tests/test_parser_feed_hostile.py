@@ -12,7 +12,7 @@ import pytest
 from awardwatch.errors import MalformedResponse
 from scrapers.parsers import ParseContext, Rejected
 from scrapers.parsers import feed as feed_parser
-from scrapers.parsers.feed import MAX_ENTITY_EXPANSION, Feed, announcements, mend_references, parse
+from scrapers.parsers.feed import MAX_ENTITY_EXPANSION, Feed, announcement, mend_references, parse
 
 FEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
 FETCHED = datetime(2026, 4, 5, tzinfo=UTC)
@@ -39,8 +39,10 @@ def test_surrogate_pair_references_become_one_character() -> None:
 
 def test_award_sale_posts_with_surrogate_emoji_are_read() -> None:
     body = rss(POST.format(mark="&#55357;&#56832;"))
-    [sale] = list(announcements(body, FETCHED))
-    assert (sale["program"], sale["miles"]) == ("flyingblue", 15000)
+    [entry] = Feed(body).entries
+    _, found = announcement(entry, FETCHED, None)
+    assert found.is_award_sale
+    assert (found.program, found.miles_min) == ("flyingblue", 15000)
 
 
 @pytest.mark.parametrize(

@@ -21,11 +21,11 @@ from offers.announcements.cabins import cabins
 from offers.announcements.dates import windows
 from offers.announcements.decision import decide
 from offers.announcements.language import detect, normalise
+from offers.announcements.names import place_of
 from offers.announcements.places import PlaceMention, places, routes
 from offers.announcements.prices import Figure, discount, with_post_trip
 from offers.announcements.prices import figures as _figures
 from offers.announcements.vocabulary import Vocabulary, vocabulary
-from offers.places import try_resolve
 from offers.programs import airline_of, find_programs
 
 #: A post is read up to this many characters: the terms of a sale are stated at its top, and
@@ -207,11 +207,11 @@ def _covers(wider: Sale, sale: Sale) -> bool:
 
 
 def _overlap(name: str, others: tuple[str, ...]) -> bool:
-    place = try_resolve(name)
+    place = place_of(name)
     if place is None:
         return name in others
     for other in others:
-        resolved = try_resolve(other)
+        resolved = place_of(other)
         if other == name or (resolved is not None and resolved.overlaps(place)):
             return True
     return False

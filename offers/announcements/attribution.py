@@ -26,11 +26,12 @@ def program_of(
     most often in the post, else the one the post names most, else the link's airline.
     ``mentions`` are the programs named in ``whole``, which starts with the title."""
     named = [p for _, p in mentions]
-    chosen = _first([p for _, p in find_programs(unit)])
+    chosen = _first([p for _, p in find_programs(unit)]) if unit.strip() else None
     if chosen is None and cue_at is not None:
         sentence_start = max(whole.rfind(".", 0, cue_at), whole.rfind("\n", 0, cue_at), 0)
-        near = [p for at, p in mentions if sentence_start <= at <= cue_at + 40]
-        chosen = near[-1] if near else None
+        before = [p for at, p in mentions if sentence_start <= at <= cue_at]
+        after = [p for at, p in mentions if cue_at < at <= cue_at + 40]
+        chosen = before[-1] if before else (after[0] if after else None)
     if chosen is None:
         in_title = [p for at, p in mentions if at < title_end]
         counts = Counter(named)

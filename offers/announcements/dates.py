@@ -3,8 +3,8 @@
 Month and weekday names come from dateparser's data for the post's language and English;
 East Asian dates (``2027年1月15日``, ``1월 15일``) and numeric ones (``15/01/2027``,
 ``15.01.2027``) are read by their digits. Each written day goes through :func:`read_day`, the
-one place that turns words into a calendar day; a date without a year is placed after the
-post's own date.
+one place that turns words into a calendar day (what it cannot take apart goes to
+:mod:`offers.dates`); a date without a year is placed after the post's own date.
 """
 
 from __future__ import annotations
@@ -237,7 +237,7 @@ def read_day(
     lower = written.lower().strip()
     parts = _parts(lower, language)
     if parts is None:
-        return _relative_day(lower, language, base) or _dateparser_day(written, language, base)
+        return _relative_day(lower, language, base) or _other_day(written, base)
     year, month, day = parts
     if year is None:
         if base is None:
@@ -292,13 +292,12 @@ def _relative_day(word: str, language: str, base: date | None) -> date | None:
     return None
 
 
-def _dateparser_day(written: str, language: str, base: date | None) -> date | None:
-    import dateparser
+def _other_day(written: str, base: date | None) -> date | None:
+    """A day the patterns here do not take apart, read by the project's date reader."""
+    from offers.dates import UnreadableDate
+    from offers.dates import read_day as read_written_day
 
-    settings: dict[str, object] = {"PREFER_DATES_FROM": "future"}
-    if base is not None:
-        from datetime import datetime
-
-        settings["RELATIVE_BASE"] = datetime(base.year, base.month, base.day)
-    parsed = dateparser.parse(written, languages=[language, "en"], settings=settings)  # type: ignore[arg-type]
-    return parsed.date() if parsed else None
+    try:
+        return read_written_day(written, seen=base)
+    except (UnreadableDate, ValueError):
+        return None

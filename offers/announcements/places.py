@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from itertools import product
 
-from offers.announcements.names import canonical, script_mentions
+from offers.announcements.names import canonical, place_of, script_mentions
 from offers.announcements.vocabulary import Vocabulary
 
 _WORD = r"[A-ZÀ-Þ][\wà-ÿ'’-]{0,24}"
@@ -112,7 +112,8 @@ def _scripted(words: str, vocab: Vocabulary, blocked: list[tuple[int, int]]) -> 
     if vocab.script is None:
         return []
     found: list[PlaceMention] = []
-    for start, end in script_mentions(words, vocab.locales, vocab.script):
+    found_in = script_mentions(words, vocab.locales, vocab.script, vocab.names_start_words)
+    for start, end in found_in:
         if len(found) >= MAX_PLACES:
             break
         if _inside(start, blocked):
@@ -159,9 +160,7 @@ def _is_airport(name: str) -> bool:
 
 
 def _airport_city(code: str, city: str) -> bool:
-    from offers.places import try_resolve
-
-    airport, place = try_resolve(code), try_resolve(city)
+    airport, place = place_of(code), place_of(city)
     return bool(airport and place and place.kind == "city" and airport.overlaps(place))
 
 
@@ -203,7 +202,7 @@ def _between(words: str, first: PlaceMention, second: PlaceMention) -> str:
 
 def _joined(words: str, first: PlaceMention, second: PlaceMention, vocab: Vocabulary) -> bool:
     between = _between(words, first, second)
-    return bool(re.fullmatch(rf"\s*(?:{vocab.route_joiner})\s*", between, re.IGNORECASE))
+    return bool(vocab.route_joined.fullmatch(between))
 
 
 def _listed(words: str, first: PlaceMention, second: PlaceMention, vocab: Vocabulary) -> bool:

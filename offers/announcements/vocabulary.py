@@ -63,6 +63,7 @@ class Vocabulary:
     locales: tuple[str, ...]
     date_order: str
     script: str | None
+    names_start_words: bool
     sale: re.Pattern[str]
     award: re.Pattern[str]
     time_limited: re.Pattern[str]
@@ -88,6 +89,7 @@ class Vocabulary:
     between_lead: re.Pattern[str]
     region_words: re.Pattern[str]
     route_joiner: str
+    route_joined: re.Pattern[str]
     list_joiner: re.Pattern[str]
     origin_after: re.Pattern[str]
     destination_after: re.Pattern[str]
@@ -126,6 +128,7 @@ def vocabulary(code: str) -> Vocabulary:
         locales=tuple(own.get("locales", [code])),
         date_order=own.get("date_order", "DMY"),
         script=own.get("script"),
+        names_start_words=bool(own.get("names_start_words", False)),
         sale=pattern(get("sale", "cues")),
         award=pattern(get("sale", "award")),
         time_limited=pattern(get("sale", "time_limited")),
@@ -159,6 +162,7 @@ def vocabulary(code: str) -> Vocabulary:
         between_lead=re.compile(rf"(?:{words(get('places', 'between'))})\s*$", re.IGNORECASE),
         region_words=pattern(get("places", "words")),
         route_joiner=words(get("places", "to")),
+        route_joined=re.compile(rf"\s*(?:{words(get('places', 'to'))})\s*", re.IGNORECASE),
         list_joiner=re.compile(rf"^\s*(?:,|{words(get('places', 'list'))})\s*$", re.IGNORECASE),
         origin_after=re.compile(rf"^\s*(?:{words(get('places', 'origin_after'))})", re.I),
         destination_after=re.compile(
