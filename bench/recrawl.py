@@ -3,7 +3,7 @@ for the ``page``, ``api`` and ``feed`` sources (the demo's, plus generated promo
 served with ETag and Last-Modified, crawled twice through ``awardwatch.crawl.Crawls`` with the
 shipped settings (HTTP cache, AutoThrottle); and what the HTTP cache keeps on disk.
 
-    .venv/bin/python bench/recrawl.py [--pages 200] [--page-kb 0] [--rounds 5]
+    .venv/bin/python bench/recrawl.py [--pages 100] [--page-kb 0] [--rounds 5]
 
 Pages carry no padding by default (about 1 KB each, as the demo's are), so a 304's headers
 weigh what they weigh on such pages. Bytes are counted at the server, headers included; CPU is
@@ -196,7 +196,7 @@ def measure(pages: int, page_kb: int, rounds: int) -> list[Row]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pages", type=int, default=200, help="generated pages beside the demo's")
+    parser.add_argument("--pages", type=int, default=100, help="generated pages beside the demo's")
     parser.add_argument("--page-kb", type=int, default=0, help="padding around each page, KB")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()

@@ -30,17 +30,17 @@ class Script:
 
 
 SCRIPTS = [
-    Script("pipeline", [], ["--offers", "10000"]),
-    Script("static_crawl", [], ["--pages", "100"]),
+    Script("pipeline", [], ["--offers", "5000"]),
+    Script("static_crawl", [], ["--pages", "50"]),
     Script("browser_crawl", [], None),
-    Script("recrawl", [], ["--pages", "50", "--rounds", "3"]),
-    Script("scale", [], ["--sizes", "1000"]),
+    Script("recrawl", [], ["--pages", "10", "--rounds", "1"]),
+    Script("scale", [], None),
     Script("matching", [], ["--sizes", "1000,10000"]),
-    Script("fanout", [], ["--messages", "5"]),
+    Script("fanout", [], None),
     Script("spreadsheet", [], None),
     Script("startup", [], ["--rounds", "3"]),
     Script("memory", [], None),
-    Script("extract", [], []),
+    Script("extract", [], None),
 ]
 
 
