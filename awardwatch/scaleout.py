@@ -331,7 +331,7 @@ def build_egg(root: Path = ROOT, version: str = "0") -> bytes:
         )
         egg.writestr("EGG-INFO/entry_points.txt", f"[scrapy]\nsettings = {SETTINGS_MODULE}\n")
         egg.writestr("EGG-INFO/top_level.txt", "\n".join(PACKAGES) + "\n")
-        # spiders read no files beside their modules, so the egg runs zipped
+        # data files are read through importlib.resources, so the egg runs zipped
         egg.writestr("EGG-INFO/zip-safe", "\n")
     return buffer.getvalue()
 

@@ -90,3 +90,36 @@ def test_a_range_with_the_month_once() -> None:
     for written in ("May 5 – 19, 2031", "5–19 May 2031", "May 5-19, 2031"):
         found = read("Award sale", f"Rome from 30,000 miles. Travel {written}.", date(2030, 12, 1))
         assert (found.travel_start, found.travel_end) == (date(2031, 5, 5), date(2031, 5, 19))
+
+
+def test_a_clause_naming_only_an_origin_keeps_the_destination() -> None:
+    found = offers(
+        "Delta SkyMiles flash sale: Boston to Madrid from 30,000 miles",
+        "Delta SkyMiles has business class from Boston to Madrid from 30,000 miles one-way, and "
+        "from Chicago for 35,000 miles. Book by March 10, 2026.",
+    )
+    assert sorted((o["origin"], o["destination"], o["miles"]) for o in found) == [
+        ("Boston", "Madrid", 30000), ("Chicago", "Madrid", 35000),
+    ]  # fmt: skip
+
+
+def test_a_clause_naming_only_a_destination_keeps_the_origin() -> None:
+    found = offers(
+        "United award sale from Boston",
+        "United has economy awards from Boston to Madrid from 30,000 miles one-way, and to Rome "
+        "for 35,000 miles.",
+    )
+    assert sorted((o["origin"], o["destination"], o["miles"]) for o in found) == [
+        ("Boston", "Madrid", 30000), ("Boston", "Rome", 35000),
+    ]  # fmt: skip
+
+
+def test_a_new_sentence_does_not_continue_the_route() -> None:
+    found = read(
+        "Award sale",
+        "Fly from Boston to Madrid from 30,000 miles one-way. Rome is 35,000 miles one-way.",
+        date(2026, 3, 2),
+    )
+    assert sorted((s.origins, s.destinations, s.miles) for s in found.sales) == [
+        ((), ("Rome",), 35000), (("Boston",), ("Madrid",), 30000),
+    ]  # fmt: skip

@@ -139,7 +139,8 @@ def _sales(
 ) -> Iterator[Sale]:
     """One sale per route and cabin at its lowest price; without prices, one per route. A
     figure's route is the places named between the previous figure and it in its sentence,
-    else those after it in its sentence."""
+    else those after it in its sentence; a route naming one end only keeps the other end of
+    the previous figure's route in that sentence (see :func:`_continued`)."""
     stops = [m.start() for m in re.finditer(r"[.;!?。！](?:\s|$)|\n|[。；]", words)]
     best: dict[tuple[str | None, str | None, str | None], Sale] = {}
     groups: list[tuple[Figure | None, list[PlaceMention]]] = []
@@ -148,6 +149,9 @@ def _sales(
         for index, price in enumerate(found):
             previous = found[index - 1] if index else None
             route = _route_of(words, stops, price, previous, mentions, starts)
+            at = bisect.bisect(stops, price.start)
+            if previous and bisect.bisect(stops, previous.start) == at:
+                route = _continued(route, groups[-1][1])
             groups.append((price, route))
     else:
         for sentence in _by_sentence(mentions, stops):
@@ -236,6 +240,21 @@ def _route_of(
     stop = re.search(r"\d{1,3}(?:,\d{3})+", words[figure.end : sentence_end])
     ceiling = figure.end + stop.start() if stop else sentence_end
     return mentions[bisect.bisect_left(starts, figure.end) : bisect.bisect_left(starts, ceiling)]
+
+
+def _continued(route: list[PlaceMention], earlier: list[PlaceMention]) -> list[PlaceMention]:
+    """A clause with its own price that names only origins flies to the destinations of the
+    route before it ("from Boston to Madrid from 30,000 miles, and from Chicago for 35,000");
+    one that names only destinations flies from its origins ("and to Rome for 35,000")."""
+    ends = {m.origin for m in route}
+    if len(ends) != 1:
+        return route
+    named = {m.name for m in route}
+    other: dict[str, PlaceMention] = {}
+    for mention in earlier:  # one mention per name, so a chain of clauses does not grow
+        if mention.origin not in ends and mention.name not in named:
+            other.setdefault(mention.name, mention)
+    return [*other.values(), *route]
 
 
 def _sale_cabin(

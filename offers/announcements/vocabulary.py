@@ -13,10 +13,11 @@ import re
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
-FOLDER = Path(__file__).with_name("languages")
+#: read through importlib.resources: the package may run zipped (a Scrapyd egg)
+FOLDER = resources.files("offers.announcements").joinpath("languages")
 #: Latin letters: the edges of a word. CJK letters and digits next to a word do not end it,
 #: so "ANA特典" holds the word "ANA".
 _EDGE = r"A-Za-z\u00c0-\u024f"
@@ -31,13 +32,14 @@ class UnknownLanguage(ValueError):
 
 def languages() -> tuple[str, ...]:
     """The languages with a vocabulary file, English first."""
-    codes = sorted(p.stem for p in FOLDER.glob("*.toml"))
+    names = [p.name for p in FOLDER.iterdir()]
+    codes = sorted(n.removesuffix(".toml") for n in names if n.endswith(".toml"))
     return ("en", *(c for c in codes if c != "en"))
 
 
 @lru_cache(maxsize=32)
 def raw(code: str) -> dict[str, Any]:
-    path = FOLDER / f"{code}.toml"
+    path = FOLDER.joinpath(f"{code}.toml")
     if not path.is_file():
         raise UnknownLanguage(f"no vocabulary for language {code!r}")
     return tomllib.loads(path.read_text(encoding="utf-8"))
@@ -111,7 +113,7 @@ def _merged(code: str, *path: str) -> list[str]:
 @lru_cache(maxsize=32)
 def vocabulary(code: str) -> Vocabulary:
     """The compiled vocabulary of a language (English's for an unknown one)."""
-    if not (FOLDER / f"{code}.toml").is_file():
+    if not FOLDER.joinpath(f"{code}.toml").is_file():
         code = "en"
     own = raw(code)
 
