@@ -45,7 +45,7 @@ from chat.commands import (
 )
 from chat.guard import CommandRate
 from chat.server import WebAnswer, WebRequest
-from chat.store import SqliteSubscribers
+from chat.store import SqliteSubscribers, taking_subscribers
 from notifiers.base import Notifier
 from notifiers.messenger import MessengerNotifier
 from storage import outbox, subscribers
@@ -356,12 +356,7 @@ def messenger_chats(
 ) -> list[MessengerChat]:  # fmt: skip
     """A transport per Messenger notifier that takes subscribers, sharing the delivering
     notifier (its pacing) when given."""
-    chats = []
-    given = {n.name: n for n in notifiers}
-    for entry in config.notifiers:
-        if entry.type == MessengerNotifier.type_name:
-            notifier = given.get(entry.name) or MessengerNotifier(entry)
-            assert isinstance(notifier, MessengerNotifier)
-            if notifier.options.subscribers:
-                chats.append(MessengerChat(notifier, db, config.chat, wake))
-    return chats
+    return [
+        MessengerChat(notifier, db, config.chat, wake)
+        for notifier in taking_subscribers(config, MessengerNotifier, notifiers)
+    ]

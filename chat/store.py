@@ -4,10 +4,13 @@ interface, so they stay the same on every chat service."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol, TypeVar
 
 import sqlite_utils
 
+from awardwatch.config import Config
+from notifiers.base import Notifier
 from storage import outbox, subscribers
 from storage.subscribers import Watch
 
@@ -83,3 +86,20 @@ class SqliteSubscribers:
         return list(self.db.query(
             "SELECT r.* FROM runs r JOIN (SELECT source, max(id) AS id FROM runs GROUP BY source)"
             " last ON last.id = r.id ORDER BY r.source"))  # fmt: skip
+
+
+N = TypeVar("N", bound=Notifier)
+
+
+def taking_subscribers(config: Config, kind: type[N], given: Sequence[Notifier] = ()) -> list[N]:
+    """The configured notifiers of ``kind`` whose bot takes subscribers: the delivering
+    instances when ``given`` (so replies share their pacing), else new ones."""
+    by_name = {n.name: n for n in given}
+    found = []
+    for entry in config.notifiers:
+        if entry.type == kind.type_name:
+            notifier = by_name.get(entry.name) or kind(entry)
+            assert isinstance(notifier, kind)
+            if getattr(notifier.options, "subscribers", False):
+                found.append(notifier)
+    return found

@@ -41,7 +41,7 @@ from chat.commands import (
 )
 from chat.guard import CommandRate
 from chat.server import WebAnswer, WebRequest
-from chat.store import SqliteSubscribers
+from chat.store import SqliteSubscribers, taking_subscribers
 from notifiers.base import Notifier, Slot
 from notifiers.telegram import TelegramNotifier, client, retry_seconds
 from storage import subscribers
@@ -266,12 +266,7 @@ def telegram_chats(
 ) -> list[TelegramChat]:
     """A transport per Telegram notifier that takes subscribers, sharing the delivering
     notifier (and so its rate limits) when given."""
-    chats = []
-    given = {n.name: n for n in notifiers}
-    for entry in config.notifiers:
-        if entry.type == TelegramNotifier.type_name:
-            notifier = given.get(entry.name) or TelegramNotifier(entry)
-            assert isinstance(notifier, TelegramNotifier)
-            if notifier.options.subscribers:
-                chats.append(TelegramChat(notifier, db, config.chat))
-    return chats
+    return [
+        TelegramChat(notifier, db, config.chat)
+        for notifier in taking_subscribers(config, TelegramNotifier, notifiers)
+    ]

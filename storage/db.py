@@ -11,7 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -433,3 +433,17 @@ def insert(db: sqlite_utils.Database, table: str, row: dict[str, object]) -> int
     marks = ", ".join("?" for _ in row)
     cursor = db.execute(f"INSERT INTO [{table}] ({columns}) VALUES ({marks})", list(row.values()))
     return int(cursor.lastrowid or 0)
+
+
+#: Keys in one ``IN (…)`` query, well under SQLite's limit of bound parameters.
+IN_CHUNK = 500
+
+
+def select_in(
+    db: sqlite_utils.Database, sql: str, keys: Sequence[str]
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``sql`` for every key, ``sql`` holding ``{marks}`` where its ``IN (…)`` list
+    goes; queried a chunk of keys at a time."""
+    for start in range(0, len(keys), IN_CHUNK):
+        chunk = list(keys[start : start + IN_CHUNK])
+        yield from db.execute(sql.format(marks=",".join("?" for _ in chunk)), chunk).fetchall()

@@ -19,6 +19,7 @@ from awardwatch.config import DedupeSettings
 from offers.model import Offer
 from offers.places import region_of
 from storage import identity, sightings
+from storage.db import select_in
 
 _OFFER_COLUMNS = [
     "source", "program", "title", "airline", "origin", "destination", "depart_date",
@@ -52,9 +53,6 @@ class Event:
 
 
 _COLUMN_NAMES = [*_OFFER_COLUMNS, "region"]
-
-
-_CHUNK = 500  # keys in one IN (…) query, well under SQLite's limit of bound parameters
 
 
 def _columns(offer: Offer) -> dict[str, Any]:
@@ -100,16 +98,9 @@ def observe(
 
 
 def _stored(db: sqlite_utils.Database, keys: list[str]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start : start + _CHUNK]
-        marks = ",".join("?" for _ in chunk)
-        cursor = db.execute(
-            f"SELECT key, miles, best_miles, gone_since FROM offers WHERE key IN ({marks})", chunk
-        )
-        for key, miles, best, gone_since in cursor.fetchall():
-            found[key] = {"miles": miles, "best_miles": best, "gone_since": gone_since}
-    return found
+    sql = "SELECT key, miles, best_miles, gone_since FROM offers WHERE key IN ({marks})"
+    return {key: {"miles": miles, "best_miles": best, "gone_since": gone_since}
+            for key, miles, best, gone_since in select_in(db, sql, keys)}  # fmt: skip
 
 
 def observe_all(

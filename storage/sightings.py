@@ -14,7 +14,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-_CHUNK = 500  # keys in one IN (…) query, well under SQLite's limit of bound parameters
+from storage.db import select_in
 
 
 @dataclass(frozen=True)
@@ -39,16 +39,12 @@ def lowest(prices: Iterable[int | None]) -> int | None:
 def load(db: sqlite_utils.Database, keys: list[str]) -> dict[str, dict[str, Sighting]]:
     """The sightings of each offer key, by source."""
     found: dict[str, dict[str, Sighting]] = {}
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start : start + _CHUNK]
-        marks = ",".join("?" for _ in chunk)
-        cursor = db.execute(
-            "SELECT offer_key, source, miles, url, gone_since FROM sightings"
-            f" WHERE offer_key IN ({marks})",
-            chunk,
-        )
-        for key, source, miles, url, gone_since in cursor.fetchall():
-            found.setdefault(key, {})[source] = Sighting(source, miles, url, gone_since)
+    sql = (
+        "SELECT offer_key, source, miles, url, gone_since FROM sightings"
+        " WHERE offer_key IN ({marks})"
+    )
+    for key, source, miles, url, gone_since in select_in(db, sql, keys):
+        found.setdefault(key, {})[source] = Sighting(source, miles, url, gone_since)
     return found
 
 
