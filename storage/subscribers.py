@@ -10,13 +10,15 @@ takes any offer. A subscriber gets an offer when any of its watches matches it.
 from __future__ import annotations
 
 import calendar
-import functools
 import json
+import sqlite3
+import threading
+import weakref
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import numpy
 import sqlite_utils
@@ -100,34 +102,11 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-Change = TypeVar("Change", bound=Callable[..., Any])
-
-
-def _version(db: sqlite_utils.Database) -> int:
-    return int(db.execute("SELECT version FROM subscriber_version").fetchone()[0])
-
-
-def _follows(change: Change) -> Change:
-    """``change(db, target, chat, ...)`` also updates the cached indexes, without a rebuild."""
-
-    @functools.wraps(change)
-    def changed(
-        db: sqlite_utils.Database, target: str, chat: str, *args: Any, **kwargs: Any
-    ) -> Any:
-        before = _version(db)
-        result = change(db, target, chat, *args, **kwargs)
-        _follow(db, target, chat, before)
-        return result
-
-    return cast(Change, changed)
-
-
 def get(db: sqlite_utils.Database, target: str, chat: str) -> dict[str, Any] | None:
     rows = list(db.query("SELECT * FROM subscribers WHERE target = ? AND chat = ?", [target, chat]))
     return rows[0] if rows else None
 
 
-@_follows
 def subscribe(
     db: sqlite_utils.Database, target: str, chat: str, name: str = "", service: str = "telegram"
 ) -> bool:
@@ -145,7 +124,6 @@ def subscribe(
     return bool(found["status"] != ACTIVE)
 
 
-@_follows
 def set_status(db: sqlite_utils.Database, target: str, chat: str, status: str) -> bool:
     """Set a subscriber's status; False when ``chat`` is not a subscriber."""
     cursor = db.execute(
@@ -183,7 +161,6 @@ def set_token(
     return cursor.rowcount > 0
 
 
-@_follows
 def set_paused(db: sqlite_utils.Database, target: str, chat: str, paused: bool) -> bool:
     cursor = db.execute(
         "UPDATE subscribers SET paused = ?, updated = ? WHERE target = ? AND chat = ?",
@@ -192,7 +169,6 @@ def set_paused(db: sqlite_utils.Database, target: str, chat: str, paused: bool) 
     return cursor.rowcount > 0
 
 
-@_follows
 def stop(db: sqlite_utils.Database, target: str, chat: str) -> bool:
     """Unsubscribe: the subscriber is stopped and its watches are forgotten."""
     found = get(db, target, chat)
@@ -214,7 +190,6 @@ def watches(db: sqlite_utils.Database, target: str, chat: str) -> list[Watch]:
     ]
 
 
-@_follows
 def add_watch(db: sqlite_utils.Database, target: str, chat: str, watch: Watch) -> int:
     """Store ``watch`` for an existing subscriber; return its number in /list."""
     found = get(db, target, chat)
@@ -228,7 +203,6 @@ def add_watch(db: sqlite_utils.Database, target: str, chat: str, watch: Watch) -
     return len(watches(db, target, chat))
 
 
-@_follows
 def remove_watch(db: sqlite_utils.Database, target: str, chat: str, number: int) -> Watch | None:
     """Forget the ``number``-th watch (1-based, as /list shows it); None when there is none."""
     current = watches(db, target, chat)
@@ -406,45 +380,156 @@ def _offer_months(offer: Offer) -> list[Key]:
     return keys
 
 
-_INDEXES: dict[tuple[int, str], tuple[int, WatchIndex]] = {}
 _LIVE_WATCHES = (
     "SELECT s.chat, w.* FROM subscriber_watches w JOIN subscribers s ON s.id = w.subscriber_id"
     " WHERE s.target = ? AND s.status = ? AND s.paused = 0"
 )
 
 
+class _Reader:
+    """What the index is built from: the committed state of the database. A file database is
+    read through a connection of its own, so a change that a transaction of the caller has
+    made but not committed (and may roll back) never reaches an index; an in-memory one
+    exists on the caller's connection only and is read there, outside transactions."""
+
+    def __init__(self, db: sqlite_utils.Database, path: str) -> None:
+        self.lock = threading.Lock()
+        self.db = weakref.proxy(db)
+        self.own: sqlite3.Connection | None = None
+        if path:
+            self.own = sqlite3.connect(path, timeout=30, isolation_level=None,
+                                       check_same_thread=False)  # fmt: skip
+            self.own.row_factory = sqlite3.Row
+            self.own.execute("PRAGMA query_only = 1")
+
+    def __del__(self) -> None:
+        if self.own is not None:
+            self.own.close()
+
+    def committed(self) -> bool:
+        """Whether what the reader sees now is committed (the caller is not mid-transaction)."""
+        return self.own is not None or not self.db.conn.in_transaction
+
+    def query(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        if self.own is None:
+            return list(self.db.query(sql, params))
+        return [dict(row) for row in self.own.execute(sql, params)]
+
+    def begin(self) -> None:
+        if self.own is not None:
+            self.own.execute("BEGIN")  # one snapshot for the change count and the rows
+
+    def end(self) -> None:
+        if self.own is not None:
+            self.own.execute("COMMIT")
+
+
+class _Cached:
+    """One target's index and the last change (``subscriber_changes.seq``) it holds."""
+
+    def __init__(self, reader: _Reader, target: str) -> None:
+        self.reader = reader
+        self.target = target
+        self.seen = -1
+        self.built: WatchIndex | None = None
+
+    def _rebuild(self) -> WatchIndex:
+        self.reader.begin()
+        try:
+            self.seen = _last_change(self.reader)
+            rows = self.reader.query(_LIVE_WATCHES + " ORDER BY s.id, w.id", [self.target, ACTIVE])
+        finally:
+            self.reader.end()
+        self.built = WatchIndex(rows)
+        return self.built
+
+    def current(self) -> WatchIndex:
+        """The index as of the last commit: rebuilt the first time, when the change log no
+        longer reaches back to what it holds, or when dropped watches outnumber live ones;
+        otherwise only the subscribers changed since are read again."""
+        if self.built is None:
+            return self._rebuild()
+        if not self.reader.committed():
+            return self.built  # mid-transaction, an in-memory database shows uncommitted rows
+        self.reader.begin()
+        try:
+            first, last = _change_span(self.reader)
+            if last == self.seen:
+                return self.built
+            if last < self.seen or first > self.seen + 1:
+                self.built = None  # the log was trimmed past this index, or the file replaced
+            else:
+                self._catch_up(last)
+        finally:
+            self.reader.end()
+        built = self.built
+        if built is None or built.dead > max(1000, len(built.chats) - built.dead):
+            return self._rebuild()
+        return built
+
+    def _catch_up(self, last: int) -> None:
+        assert self.built is not None
+        changed = sorted({row["subscriber_id"] for row in self.reader.query(
+            "SELECT subscriber_id FROM subscriber_changes WHERE seq > ? AND seq <= ?",
+            [self.seen, last])})  # fmt: skip
+        for start in range(0, len(changed), 500):
+            chunk = changed[start : start + 500]
+            rows = self.reader.query(
+                _LIVE_WATCHES + f" AND s.id IN ({','.join('?' for _ in chunk)})"
+                " ORDER BY s.id, w.id", [self.target, ACTIVE, *chunk])  # fmt: skip
+            live: dict[int, list[dict[str, Any]]] = {number: [] for number in chunk}
+            for row in rows:
+                live[row["subscriber_id"]].append(row)
+            for number, own in live.items():
+                chat = own[0]["chat"] if own else ""
+                self.built.replace(number, chat, [Watch.from_row(row) for row in own])
+        self.seen = last
+
+
+def _last_change(reader: _Reader) -> int:
+    rows = reader.query("SELECT max(seq) AS last FROM subscriber_changes", [])
+    return int(rows[0]["last"] or 0)
+
+
+def _change_span(reader: _Reader) -> tuple[int, int]:
+    """The first and last change the log holds (it keeps the latest ``CHANGES_KEPT``)."""
+    rows = reader.query("SELECT min(seq) AS first, max(seq) AS last FROM subscriber_changes", [])
+    last = int(rows[0]["last"] or 0)
+    return int(rows[0]["first"] or last + 1), last
+
+
+#: Per open database: its reader and one cached index per target; forgotten with the database.
+_INDEXES: weakref.WeakKeyDictionary[sqlite_utils.Database, tuple[_Reader, dict[str, _Cached]]]
+_INDEXES = weakref.WeakKeyDictionary()
+_GUARD = threading.Lock()
+
+
+def _cached(db: sqlite_utils.Database, target: str) -> _Cached:
+    with _GUARD:
+        found = _INDEXES.get(db)
+        if found is None:
+            path = db.execute("PRAGMA database_list").fetchone()[2] or ""
+            found = _INDEXES[db] = (_Reader(db, path), {})
+        reader, targets = found
+        if target not in targets:
+            targets[target] = _Cached(reader, target)
+        return targets[target]
+
+
 def index(db: sqlite_utils.Database, target: str) -> WatchIndex:
-    """The target's watch index, built once and then kept up to date by the changes made
-    through this module (``_follows``); rebuilt when anything else changed the subscribers
-    (triggers bump ``subscriber_version`` on every change, from any connection), or when
-    dropped watches outnumber the live ones."""
-    version = _version(db)
-    cached = _INDEXES.get((id(db), target))
-    if cached is not None and cached[0] == version:
-        built = cached[1]
-        if built.dead <= max(1000, len(built.chats) - built.dead):
-            return built
-    built = WatchIndex(db.query(_LIVE_WATCHES + " ORDER BY s.id, w.id", [target, ACTIVE]))
-    _INDEXES[(id(db), target)] = (version, built)
-    return built
+    """The target's watch index as of the last commit. Every change to subscribers or
+    watches, from any connection or process, appends the subscriber's id to
+    ``subscriber_changes`` (triggers), in the writer's transaction: the index re-reads only
+    the subscribers changed since it last looked, and a rolled-back change leaves no trace."""
+    cached = _cached(db, target)
+    with cached.reader.lock:
+        return cached.current()
 
 
-def _follow(db: sqlite_utils.Database, target: str, chat: str, before: int) -> None:
-    """Bring the cached indexes that were current at version ``before`` up to date with a
-    change of ``chat``'s subscription or watches: that subscriber's watches are replaced."""
-    after = _version(db)
-    if after == before:
-        return
-    for (connection, indexed), (version, built) in list(_INDEXES.items()):
-        if connection != id(db) or version != before:
-            continue
-        if indexed == target:
-            found = get(db, target, chat)
-            if found is not None:
-                rows = db.query(_LIVE_WATCHES + " AND s.id = ? ORDER BY w.id",
-                                [target, ACTIVE, found["id"]])  # fmt: skip
-                built.replace(found["id"], chat, [Watch.from_row(row) for row in rows])
-        _INDEXES[(connection, indexed)] = (after, built)
+def forget(db: sqlite_utils.Database) -> None:
+    """Drop the cached indexes of ``db``: the next match builds them afresh."""
+    with _GUARD:
+        _INDEXES.pop(db, None)
 
 
 def matching(db: sqlite_utils.Database, target: str, offer: Offer) -> list[str]:
