@@ -37,6 +37,11 @@ DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
 AWARDWATCH_ALLOWED_PRIVATE_HOSTS: list[str] = []
 AUTOTHROTTLE_ENABLED = True
+# a 304 may lower the delay as a 200 does (scrapers/httpcache.py)
+EXTENSIONS = {
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "scrapers.httpcache.RevalidatingAutoThrottle": 0,
+}
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
