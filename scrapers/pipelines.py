@@ -7,8 +7,11 @@ from typing import Any
 from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from twisted.internet.defer import Deferred
+from twisted.internet.threads import deferToThread
 
 from awardwatch.errors import InvalidOffer
+from offers.dates import SlowDate, fast_only
 from offers.model import make_offer, rejection_code
 from scrapers.items import OfferItem
 
@@ -23,7 +26,18 @@ class OfferPipeline:
     def from_crawler(cls, crawler: Crawler) -> OfferPipeline:
         return cls(crawler)
 
-    def process_item(self, item: dict[str, Any], spider: Spider | None = None) -> dict[str, Any]:
+    def process_item(
+        self, item: dict[str, Any], spider: Spider | None = None
+    ) -> dict[str, Any] | Deferred[dict[str, Any]]:
+        """The offer of ``item``; a date only dateparser reads (tens of milliseconds) is read
+        on a worker thread, so the crawl's event loop never waits for it."""
+        try:
+            with fast_only():
+                return self._offer(item)
+        except SlowDate:
+            return deferToThread(self._offer, item)
+
+    def _offer(self, item: dict[str, Any]) -> dict[str, Any]:
         try:
             offer = make_offer(item)
         except InvalidOffer as exc:
