@@ -1,7 +1,7 @@
 """Two costs a user meets before any offer is found: ``scheduler.py --help`` (what starting the
 command costs), and the dates of one item (its departure, book-by date and travel window,
-written as airline pages and posts write them, read as ``make_offer`` reads them). Each is measured in fresh
-processes, so the first item's cost (loading a date library) counts as a user pays it.
+written as airline pages and posts write them, read as ``make_offer`` reads them). Each is
+measured in fresh processes, so the first item's cost counts as a user pays it.
 
     .venv/bin/python bench/startup.py [--rounds 5]
 
