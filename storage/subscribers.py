@@ -415,6 +415,13 @@ class _Reader:
             return list(self.db.query(sql, params))
         return [dict(row) for row in self.own.execute(sql, params)]
 
+    def version(self) -> int | None:
+        """A number that changes whenever another connection commits (``PRAGMA data_version``,
+        far cheaper than a query); None where every call must look."""
+        if self.own is None:
+            return None
+        return int(self.own.execute("PRAGMA data_version").fetchone()[0])
+
     def begin(self) -> None:
         if self.own is not None:
             self.own.execute("BEGIN")  # one snapshot for the change count and the rows
@@ -431,9 +438,11 @@ class _Cached:
         self.reader = reader
         self.target = target
         self.seen = -1
+        self.version: int | None = None
         self.built: WatchIndex | None = None
 
     def _rebuild(self) -> WatchIndex:
+        self.version = self.reader.version()
         self.reader.begin()
         try:
             self.seen = _last_change(self.reader)
@@ -451,6 +460,10 @@ class _Cached:
             return self._rebuild()
         if not self.reader.committed():
             return self.built  # mid-transaction, an in-memory database shows uncommitted rows
+        version = self.reader.version()
+        if version is not None and version == self.version:
+            return self.built  # nothing committed since the last look
+        self.version = version
         self.reader.begin()
         try:
             first, last = _change_span(self.reader)
