@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from awardwatch.errors import AwardwatchError, ConfigError
+from offers.errors import AwardwatchError, ConfigError
 
 
 def _lazy_module(name: str) -> Any:
@@ -37,11 +37,11 @@ def _lazy_module(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from awardwatch import config as config_module
+    from settings import config as config_module
 else:
     # loaded on first use: its models (and the offer and date code under them) cost more than
     # `--help` may take
-    config_module = _lazy_module("awardwatch.config")
+    config_module = _lazy_module("settings.config")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_BUSY = 0, 1, 2, 3
 #: Files the bot creates (database, WAL, backups, HTTP cache, spreadsheet) hold subscribers'
@@ -94,8 +94,8 @@ def _sources(config: config_module.Config, names: Sequence[str] | None) -> list[
 
 
 def cmd_once(args: argparse.Namespace) -> int:
-    from awardwatch.bot import Bot
-    from awardwatch.report import print_summary
+    from runner.bot import Bot
+    from runner.report import print_summary
 
     config = config_module.load(args.config)
     sources = _sources(config, args.source)
@@ -119,7 +119,7 @@ def cmd_once(args: argparse.Namespace) -> int:
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
-    from awardwatch.daemon import Daemon
+    from runner.daemon import Daemon
 
     config = config_module.load(args.config)
     with _writing(config):
@@ -130,7 +130,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from awardwatch.parse import Tally, parse_file
+    from runner.parse import Tally, parse_file
 
     config = (
         config_module.load(args.config, check_env=False) if Path(args.config).exists() else None
@@ -147,7 +147,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    from awardwatch.report import print_sources
+    from runner.report import print_sources
 
     config = config_module.load(args.config, check_env=False)
     print_sources(config, as_json=args.json)
@@ -164,7 +164,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from awardwatch.health import resume
+    from runner.health import resume
     from storage.db import connect
 
     config = config_module.load(args.config, check_env=False)
@@ -179,7 +179,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_panel(args: argparse.Namespace) -> int:
-    from awardwatch.panel import command
+    from panel.app import command
 
     return int(command(args))
 
@@ -201,7 +201,7 @@ def cmd_revive(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from awardwatch.scaleout import deploy
+    from runner.scaleout import deploy
 
     config = config_module.load(args.config)
     if config.scale_out is None:
@@ -299,7 +299,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     os.umask(UMASK)
     args = parser().parse_args(argv)
-    from awardwatch import logs
+    from runner import logs
 
     log_format = args.log_format
     if log_format is None and Path(args.config).exists():

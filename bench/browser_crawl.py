@@ -1,5 +1,5 @@
 """Pages per second of the rendered ``page`` source as a user runs it (``render = "browser"``,
-real Scrapy and scrapy-playwright through ``awardwatch.crawl.Crawls`` with the shipped
+real Scrapy and scrapy-playwright through ``runner.crawl.Crawls`` with the shipped
 settings: HTTP cache, AutoThrottle, a source's default concurrency) over generated JavaScript
 pages on 127.0.0.1, beside a bare Playwright script rendering the same pages in the same
 Chromium with the same flags and the same politeness: as many pages at a time, each started no
@@ -34,9 +34,9 @@ from _common import (
 )
 from playwright.async_api import async_playwright  # noqa: E402
 
-from awardwatch.config import Config, SourceConfig  # noqa: E402
-from awardwatch.crawl import Crawls  # noqa: E402
+from runner.crawl import Crawls  # noqa: E402
 from scrapers import settings as shipped  # noqa: E402
+from settings.config import Config, SourceConfig  # noqa: E402
 
 GOAL = 0.8
 

@@ -1,4 +1,4 @@
-"""One pass of the outbox drain (``awardwatch.deliver.drain``) through the Telegram notifier
+"""One pass of the outbox drain (``runner.deliver.drain``) through the Telegram notifier
 (python-telegram-bot with ``base_url``) fanning out to many chats, private and group, against
 a local Bot API that enforces Telegram's limits exactly where Telegram does, on arrival: 30
 messages in any second overall, one a second per chat, 20 in any minute per group; past them
@@ -7,10 +7,10 @@ it answers 429 with ``retry_after``. The baseline is the rate those limits allow
     .venv/bin/python bench/fanout.py [--private 36] [--groups 8] [--messages 30] [--latency 0.2]
 
 Every API call takes ``--latency`` seconds to answer (200 ms by default, a far-away bot's
-round trip), counted by the limits on arrival. Each private chat gets ``--messages`` alerts and each group 19 (one minute's worth), one
-message each (``batch_size = 1``); with this many chats the overall limit is the one that
-binds. Target: every alert delivered in the one pass, no 429, at least 90% of the allowed
-rate.
+round trip), counted by the limits on arrival. Each private chat gets ``--messages`` alerts
+and each group 19 (one minute's worth), one message each (``batch_size = 1``); with this many
+chats the overall limit is the one that binds. Target: every alert delivered in the one
+pass, no 429, at least 90% of the allowed rate.
 """
 
 from __future__ import annotations
@@ -36,14 +36,17 @@ sys.path.insert(0, str(TESTS))
 
 from fake_telegram import TOKEN, FakeTelegram, _error, _params  # noqa: E402
 
-from awardwatch.config import Config, NotifierConfig  # noqa: E402
-from awardwatch.crawl import CrawlResult  # noqa: E402
-from awardwatch.deliver import drain  # noqa: E402
-from awardwatch.pipeline import record  # noqa: E402
+from chat.store import SqliteSubscribers  # noqa: E402
 from notifiers import plugin  # noqa: E402
-from offers.model import make_offer  # noqa: E402
+from offers.model import (
+    Event,  # noqa: E402
+    make_offer,  # noqa: E402
+)
+from runner.crawl import CrawlResult  # noqa: E402
+from runner.deliver import drain  # noqa: E402
+from runner.pipeline import record  # noqa: E402
+from settings.config import Config, NotifierConfig  # noqa: E402
 from storage.db import connect  # noqa: E402
-from storage.offers import Event  # noqa: E402
 
 OVERALL_PER_SECOND = 30
 CHAT_INTERVAL = 1.0
@@ -150,7 +153,7 @@ async def deliver(db: Any, base_url: str) -> tuple[float, int]:
         name="telegram", type="telegram", token_env=TOKEN_ENV, base_url=base_url,
         chats=[{"chat": "1"}], batch_size=1,
     ))  # fmt: skip
-    notifier.db = db  # type: ignore[attr-defined]
+    notifier.attach(SqliteSubscribers(db, notifier.name, "telegram"))
     await notifier.start()
     began = time.perf_counter()
     outcome = await drain(db, [notifier])

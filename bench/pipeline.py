@@ -1,5 +1,5 @@
 """Offers per second through the road after the crawl — normalize (``make_offer``), filter
-(two rules), dedupe and outbox (``awardwatch.pipeline.record``, routed to one target) — beside
+(two rules), dedupe and outbox (``runner.pipeline.record``, routed to one target) — beside
 two plain inserts of the same raw rows into a fresh table: ``sqlite3.executemany`` and
 sqlite-utils ``insert_all``.
 
@@ -25,12 +25,15 @@ from typing import Any
 import sqlite_utils
 from _common import Ratios, Row, emit, timed
 
-from awardwatch.config import Config, Rule  # noqa: E402
-from awardwatch.crawl import CrawlResult  # noqa: E402
-from awardwatch.pipeline import record  # noqa: E402
-from offers.model import make_offer  # noqa: E402
+from offers.model import (
+    Event,  # noqa: E402
+    make_offer,  # noqa: E402
+)
+from offers.rules import Rule  # noqa: E402
+from runner.crawl import CrawlResult  # noqa: E402
+from runner.pipeline import record  # noqa: E402
+from settings.config import Config  # noqa: E402
 from storage.db import connect  # noqa: E402
-from storage.offers import Event  # noqa: E402
 
 AIRPORTS = ["JFK", "LAX", "SFO", "ORD", "LHR", "CDG", "FRA", "NRT", "SIN", "DXB", "GRU", "SYD"]
 CABINS = ["Economy", "Premium Economy", "Business", "First"]

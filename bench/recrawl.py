@@ -1,6 +1,6 @@
 """A repeat run over unchanged sources against the first run: bytes on the wire and CPU,
 for the ``page``, ``api`` and ``feed`` sources (the demo's, plus generated promotions pages)
-served with ETag and Last-Modified, crawled twice through ``awardwatch.crawl.Crawls`` with the
+served with ETag and Last-Modified, crawled twice through ``runner.crawl.Crawls`` with the
 shipped settings (HTTP cache, AutoThrottle); and what the HTTP cache keeps on disk.
 
     .venv/bin/python bench/recrawl.py [--pages 100] [--page-kb 0] [--rounds 5]
@@ -34,8 +34,8 @@ from typing import Any
 
 from _common import ROOT, Row, emit, quiet_logs, run_on_reactor, write_pages
 
-from awardwatch.config import Config, SourceConfig  # noqa: E402
-from awardwatch.crawl import Crawls  # noqa: E402
+from runner.crawl import Crawls  # noqa: E402
+from settings.config import Config, SourceConfig  # noqa: E402
 
 #: The tally's key for the bytes of bodies alone (the others count everything sent).
 BODIES = "bodies"

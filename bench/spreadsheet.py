@@ -18,10 +18,10 @@ from pathlib import Path
 from _common import Figure, report, timed
 from pipeline import raw_offers
 
-from awardwatch.config import Config  # noqa: E402
-from awardwatch.crawl import CrawlResult  # noqa: E402
-from awardwatch.pipeline import record  # noqa: E402
 from offers.model import make_offer  # noqa: E402
+from runner.crawl import CrawlResult  # noqa: E402
+from runner.pipeline import record  # noqa: E402
+from settings.config import Config  # noqa: E402
 from storage.db import connect  # noqa: E402
 from storage.spreadsheet import LocalSpreadsheet  # noqa: E402
 

@@ -1,5 +1,5 @@
 """Wall time of the ``page`` source as a user runs it (real Scrapy through
-``awardwatch.crawl.Crawls`` with the shipped settings: the revalidating HTTP cache, AutoThrottle,
+``runner.crawl.Crawls`` with the shipped settings: the revalidating HTTP cache, AutoThrottle,
 robots.txt, the source's default concurrency) over generated promotions pages served from a
 process of its own, beside plain Scrapy doing the same work with the same politeness: a spider
 that parses the same fields with the same selectors and writes them as JSON lines.
@@ -33,9 +33,9 @@ from _common import (
 from scrapy.crawler import AsyncCrawlerRunner, Crawler  # noqa: E402
 from scrapy.settings import Settings  # noqa: E402
 
-from awardwatch.config import Config, SourceConfig  # noqa: E402
-from awardwatch.crawl import Crawls  # noqa: E402
+from runner.crawl import Crawls  # noqa: E402
 from scrapers import settings as shipped  # noqa: E402
+from settings.config import Config, SourceConfig  # noqa: E402
 
 GOAL = 1.25
 

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from awardwatch.errors import AwardwatchError
 from chat.store import SubscriberStore
+from offers.errors import AwardwatchError
 from offers.places import UnknownPlace, resolve
 from offers.text import parse_cabin, parse_miles
 from storage.subscribers import ACTIVE, MAX_WATCHES, Watch

@@ -28,7 +28,6 @@ from typing import Any
 
 import sqlite_utils
 
-from awardwatch.config import ChatSettings, Config, secret
 from chat import inbox
 from chat.commands import (
     ADMIN_COMMANDS,
@@ -48,9 +47,9 @@ from chat.server import WebAnswer, WebRequest
 from chat.store import SqliteSubscribers, taking_subscribers
 from notifiers.base import Notifier
 from notifiers.messenger import MessengerNotifier
-from storage import outbox, subscribers
+from offers.model import Event
+from settings.config import ChatSettings, Config, secret
 from storage.db import transaction
-from storage.offers import Event
 
 log = logging.getLogger("awardwatch.chat.messenger")
 
@@ -141,8 +140,8 @@ class MessengerChat:
         options = notifier.options
         self.notifier = notifier
         self.db = db
-        notifier.db = db
         self.store = SqliteSubscribers(db, notifier.name, SERVICE, settings.max_subscribers)
+        notifier.attach(self.store)
         self.rate = CommandRate(settings.commands_per_minute)
         self.app_secret = secret(options.app_secret_env)
         self.verify_token = secret(options.verify_token_env)
@@ -247,7 +246,7 @@ class MessengerChat:
             log.exception("messenger %s: event from %s failed", self.name, psid)
             inbox.take(self.db, self.name, row["key"])
             reply = FAILED
-        if outbox.release_held(self.db, self.name, psid, datetime.now(UTC), HELD_AT_MOST):
+        if self.store.release_held(psid, datetime.now(UTC), HELD_AT_MOST):
             self._deliver_soon()  # the held alerts go out now, as one digest
         if reply:
             await self.reply(psid, reply)
@@ -275,7 +274,7 @@ class MessengerChat:
         with transaction(self.db):
             if not inbox.take(self.db, self.name, key):
                 return None  # handled before
-            subscribers.touch(self.db, self.name, psid, when)
+            self.store.touch(psid, when)
             if isinstance(event.get("optin"), dict):
                 return self._opt_in(psid, event["optin"])
             words = words_of(event)
@@ -296,7 +295,7 @@ class MessengerChat:
             if name == "more":
                 name, args = "watch", self._like(args)
             reply = run_command(sender, name, args)
-            subscribers.touch(self.db, self.name, psid, when)  # a new subscriber's first
+            self.store.touch(psid, when)  # a new subscriber's first
             return reply
 
     def _like(self, event_id: str) -> str:
@@ -314,12 +313,12 @@ class MessengerChat:
         if optin.get("type") != "notification_messages":
             return None
         if optin.get("notification_messages_status") == "STOP_NOTIFICATIONS":
-            subscribers.set_token(self.db, self.name, psid, None, None)
+            self.store.drop_token(psid)
             return None
         token = str(optin.get("notification_messages_token") or "")[:512]
         expiry = optin.get("token_expiry_timestamp")
         expires = datetime.fromtimestamp(int(expiry) / 1000, UTC) if expiry else None
-        if token and subscribers.set_token(self.db, self.name, psid, token, expires):
+        if token and self.store.set_token(psid, token, expires):
             return "Thanks: you will get a digest of new offers now and then."
         return None
 
@@ -330,7 +329,7 @@ class MessengerChat:
                 await asyncio.sleep(min(MAX_RETRY_WAIT, delivery.retry_after or 1.0))
                 continue
             if delivery.status == "gone":
-                subscribers.set_status(self.db, self.name, psid, subscribers.BLOCKED)
+                self.store.block(psid)
             elif not delivery.ok:
                 log.warning("messenger %s: reply to %s failed: %s", self.name, psid,
                             delivery.detail)  # fmt: skip

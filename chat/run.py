@@ -8,17 +8,17 @@ import contextlib
 import logging
 from typing import Any
 
-from awardwatch.config import Config
 from chat.messenger import messenger_chats
 from chat.server import ChatServer
 from chat.telegram import TelegramChat, telegram_chats
+from settings.config import Config
 
 log = logging.getLogger("awardwatch.chat")
 
 
 class ChatServices:
     """Every transport of ``bot``'s notifiers that takes subscribers. ``bot`` is the daemon's
-    ``awardwatch.bot.Bot``: its notifiers deliver (and pace) and its ``deliver`` sends the
+    ``runner.bot.Bot``: its notifiers deliver (and pace) and its ``deliver`` sends the
     alerts a person's message released."""
 
     def __init__(self, config: Config, bot: Any) -> None:

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 
 import uvicorn
 
-from awardwatch.config import ChatSettings
+from settings.config import ChatSettings
 
 log = logging.getLogger("awardwatch.chat.server")
 

@@ -1,16 +1,19 @@
-"""The subscriber store the chat commands work on: one notifier's subscribers, keyed by
+"""The subscriber store the chat bots work on: one notifier's subscribers, keyed by
 (service, chat id), kept in SQLite by ``storage.subscribers``. Commands see only this
-interface, so they stay the same on every chat service."""
+interface, so they stay the same on every chat service; the notifier sees the same store as
+its ``notifiers.base.Audience``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 import sqlite_utils
 
-from awardwatch.config import Config
 from notifiers.base import Notifier
+from offers.model import Offer
+from settings.config import Config
 from storage import outbox, subscribers
 from storage.subscribers import Watch
 
@@ -86,6 +89,56 @@ class SqliteSubscribers:
         return list(self.db.query(
             "SELECT r.* FROM runs r JOIN (SELECT source, max(id) AS id FROM runs GROUP BY source)"
             " last ON last.id = r.id ORDER BY r.source"))  # fmt: skip
+
+    # -- what the transports and the notifier (as its Audience) need ------------------------
+
+    def touch(self, chat: str, when: datetime) -> bool:
+        """Record that the person wrote at ``when`` (Messenger's 24-hour window)."""
+        return subscribers.touch(self.db, self.target, chat, when)
+
+    def set_token(self, chat: str, token: str | None, expires: datetime | None) -> bool:
+        return subscribers.set_token(self.db, self.target, chat, token, expires)
+
+    def drop_token(self, chat: str) -> None:
+        subscribers.set_token(self.db, self.target, chat, None, None)
+
+    def block(self, chat: str) -> bool:
+        return subscribers.set_status(self.db, self.target, chat, subscribers.BLOCKED)
+
+    def release_held(self, chat: str, now: datetime, max_age: timedelta) -> int:
+        """Let the alerts held for ``chat`` go out (dropping those older than ``max_age``)."""
+        return outbox.release_held(self.db, self.target, chat, now, max_age)
+
+    def matching(self, offer: Offer) -> list[str]:
+        return subscribers.matching(self.db, self.target, offer)
+
+    def subscribed(self, chat: str) -> bool:
+        return self.get(chat) is not None
+
+    def inactive(self, chat: str) -> str | None:
+        found = self.get(chat)
+        return found["status"] if found and found["status"] != subscribers.ACTIVE else None
+
+    def last_interaction(self, chat: str) -> datetime | None:
+        found = self.get(chat)
+        return _when(found["last_interaction"]) if found else None
+
+    def token(self, chat: str, now: datetime) -> str | None:
+        found = self.get(chat)
+        if found is None or not found["notification_token"]:
+            return None
+        expires = _when(found["token_expires"])
+        return found["notification_token"] if expires is None or expires > now else None
+
+    def held(self, chat: str) -> bool:
+        return bool(outbox.held(self.db, self.target, chat))
+
+    def last_sent(self, chat: str) -> datetime | None:
+        return outbox.last_sent(self.db, self.target, chat)
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 N = TypeVar("N", bound=Notifier)

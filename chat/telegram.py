@@ -26,7 +26,6 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
-from awardwatch.config import ChatSettings, Config, secret
 from chat import inbox
 from chat.commands import (
     ADMIN_COMMANDS,
@@ -44,7 +43,7 @@ from chat.server import WebAnswer, WebRequest
 from chat.store import SqliteSubscribers, taking_subscribers
 from notifiers.base import Notifier, Slot
 from notifiers.telegram import TelegramNotifier, client, retry_seconds
-from storage import subscribers
+from settings.config import ChatSettings, Config, secret
 from storage.db import transaction
 
 log = logging.getLogger("awardwatch.chat.telegram")
@@ -237,7 +236,7 @@ class TelegramChat:
                 # the chat alone waits, exactly as long as Telegram said (alerts included)
                 self.notifier.hold(chat, min(MAX_RETRY_WAIT, retry_seconds(exc)))
             except Forbidden:
-                subscribers.set_status(self.db, self.name, chat, subscribers.BLOCKED)
+                self.store.block(chat)
                 return
             except TelegramError as exc:
                 log.warning("telegram bot %s: reply to %s failed: %s",

@@ -9,8 +9,8 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib.metadata import entry_points
 
-from awardwatch.errors import PluginError
 from notifiers.base import Notifier
+from offers.errors import PluginError
 
 GROUP = "awardwatch.notifiers"
 

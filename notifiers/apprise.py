@@ -21,10 +21,10 @@ from urllib.parse import parse_qsl, urlsplit
 import apprise
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from awardwatch.config import NotifierConfig, secret
-from awardwatch.errors import ConfigError
 from notifiers.base import Delivery, Item, Notifier
-from storage.offers import Event
+from offers.errors import ConfigError
+from offers.model import Event
+from settings.config import NotifierConfig, secret
 
 
 class AppriseOptions(BaseModel):

@@ -11,15 +11,15 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from datetime import date
-from typing import Any, ClassVar, Literal
+from datetime import date, datetime
+from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from awardwatch.config import NotifierConfig
-from awardwatch.errors import ConfigError
+from offers.errors import ConfigError
+from offers.model import Event, Offer
 from offers.programs import airline_of, display_name
-from storage.offers import Event
+from settings.config import NotifierConfig
 
 CABIN_NAMES = {
     "economy": "Economy",
@@ -28,6 +28,40 @@ CABIN_NAMES = {
     "first": "First",
 }
 KIND_NAMES = {"new": "New", "cheaper": "Cheaper", "back": "Back"}
+
+
+class Audience(Protocol):
+    """The people a notifier's bot serves, as the notifier sees them. The chat package keeps
+    them (chat/store.py over storage/); the runner hands them over with ``attach``."""
+
+    def matching(self, offer: Offer) -> list[str]:
+        """Chats of active subscribers whose watches the offer matches."""
+        ...
+
+    def inactive(self, chat: str) -> str | None:
+        """The state of a subscriber who is no longer active ("blocked", "stopped"), or None
+        for an active subscriber and for a chat that is not a subscriber."""
+        ...
+
+    def subscribed(self, chat: str) -> bool: ...
+
+    def last_interaction(self, chat: str) -> datetime | None: ...
+
+    def token(self, chat: str, now: datetime) -> str | None:
+        """The subscriber's notification-messages token while it is valid."""
+        ...
+
+    def drop_token(self, chat: str) -> None: ...
+
+    def block(self, chat: str) -> bool:
+        """Mark the subscriber as having blocked the bot; True when that changed anything."""
+        ...
+
+    def held(self, chat: str) -> bool:
+        """Whether alerts wait for this chat (outside Messenger's window)."""
+        ...
+
+    def last_sent(self, chat: str) -> datetime | None: ...
 
 
 @dataclass(frozen=True)
@@ -280,6 +314,7 @@ class Notifier:
         self.limits = self._validate(Limits, limits)
         self.options: Any = self._validate(self.Options, extra)
         self._apply(self.limits)
+        self.audience: Audience | None = None
         self.throttle = Throttle(
             self.rate_per_second,
             self.chat_interval,
@@ -298,6 +333,10 @@ class Notifier:
         if rate is None:
             return MIN_IN_FLIGHT
         return max(MIN_IN_FLIGHT, min(MAX_IN_FLIGHT, math.ceil(rate * ROUND_TRIP)))
+
+    def attach(self, audience: Audience) -> None:
+        """The subscribers this notifier's bot takes, to send to and keep up to date."""
+        self.audience = audience
 
     def _validate(self, model: type[BaseModel], values: dict[str, Any]) -> Any:
         try:

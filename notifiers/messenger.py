@@ -31,11 +31,10 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from awardwatch.config import NotifierConfig, secret
 from notifiers.base import Delivery, Item, Notifier
 from notifiers.webhook import retry_after
-from storage import outbox, subscribers
-from storage.offers import Event
+from offers.model import Event
+from settings.config import NotifierConfig, secret
 
 #: Graph error codes that mean "slow down": application, user, page and Send API limits.
 RATE_LIMITED = {4, 17, 32, 613}
@@ -114,15 +113,14 @@ class MessengerNotifier(Notifier):
             if r.notification_token_env
         }
         self.client: httpx.AsyncClient | None = None
-        self.db: Any = None  # the bot's database, set by the bot: when each token was last used
 
     def secrets(self) -> list[str]:
         return [self.page_token, *self.tokens.values()]
 
     def recipients(self, event: Event) -> list[str]:
         chats = list(self.people)
-        if self.options.subscribers and self.db is not None:
-            chats += subscribers.matching(self.db, self.name, event.offer)
+        if self.options.subscribers and self.audience is not None:
+            chats += self.audience.matching(event.offer)
         return list(dict.fromkeys(chats))
 
     def admin_chats(self) -> list[str]:
@@ -131,10 +129,9 @@ class MessengerNotifier(Notifier):
     def person(self, chat: str) -> Recipient | None:
         """What is known of ``chat``: from config, and from what the webhook recorded."""
         configured = self.people.get(chat)
-        found = subscribers.get(self.db, self.name, chat) if self.db is not None else None
-        if found is None:
+        if self.audience is None or not self.audience.subscribed(chat):
             return configured
-        last = _when(found["last_interaction"])
+        last = self.audience.last_interaction(chat)
         if (
             configured
             and configured.last_interaction
@@ -144,11 +141,7 @@ class MessengerNotifier(Notifier):
         return Recipient(id=chat, last_interaction=last)
 
     def subscriber_token(self, chat: str, now: datetime) -> str | None:
-        found = subscribers.get(self.db, self.name, chat) if self.db is not None else None
-        if found is None or not found["notification_token"]:
-            return None
-        expires = _when(found["token_expires"])
-        return found["notification_token"] if expires is None or expires > now else None
+        return self.audience.token(chat, now) if self.audience is not None else None
 
     @property
     def endpoint(self) -> str:
@@ -171,19 +164,23 @@ class MessengerNotifier(Notifier):
         person = self.person(chat)
         if person is None:
             return Delivery("failed", f"{chat} is not among this notifier's recipients")
-        found = subscribers.get(self.db, self.name, chat) if self.db is not None else None
-        if found is not None and chat not in self.people and found["status"] != subscribers.ACTIVE:
-            return Delivery("gone", f"subscriber {chat} has {found['status']} the Page")
+        audience = self.audience
+        subscriber = audience is not None and audience.subscribed(chat)
+        state = None
+        if audience is not None and subscriber and chat not in self.people:
+            state = audience.inactive(chat)
+        if state is not None:
+            return Delivery("gone", f"subscriber {chat} has {state} the Page")
         now = datetime.now(UTC)
         if self.in_window(person, now):
-            if self.db is not None and outbox.held(self.db, self.name, chat):
+            if audience is not None and audience.held(chat):
                 await self.pace(chat)
                 delivery = await self._post_update(chat, self.digest(events), _last_id(events))
             else:
                 delivery = await self.send_messages(chat, events, self._post_each(events))
         elif token := self.tokens.get(chat) or self.subscriber_token(chat, now):
             delivery = await self._send_marketing(chat, token, events, now)
-        elif found is not None:
+        elif subscriber:
             return Delivery("held", f"outside the {self.options.window_hours:g}-hour window: "
                             "held until the person writes to the Page")  # fmt: skip
         else:
@@ -193,13 +190,13 @@ class MessengerNotifier(Notifier):
                 "messaging window and no marketing-messages opt-in; Messenger allows no "
                 "promotional message then (message tags may not carry promotional content)",
             )
-        if found is None or chat in self.people:
+        if audience is None or not subscriber or chat in self.people:
             return delivery
         if delivery.status == "gone":
-            subscribers.set_status(self.db, self.name, chat, subscribers.BLOCKED)
+            audience.block(chat)
         elif delivery.status == "failed" and not self.in_window(person, now):
             # the opt-in token no longer works (Meta retired the path for most regions)
-            subscribers.set_token(self.db, self.name, chat, None, None)
+            audience.drop_token(chat)
             return Delivery("held", f"marketing message refused ({delivery.detail}): held "
                             "until the person writes to the Page")  # fmt: skip
         elif delivery.detail.startswith(WINDOW_CLOSED):
@@ -240,9 +237,9 @@ class MessengerNotifier(Notifier):
 
     def _token_wait(self, chat: str, now: datetime) -> float:
         """Seconds until this recipient's next marketing message is allowed."""
-        if self.db is None or not self.options.token_interval_hours:
+        if self.audience is None or not self.options.token_interval_hours:
             return 0.0
-        last = outbox.last_sent(self.db, self.name, chat)
+        last = self.audience.last_sent(chat)
         if last is None:
             return 0.0
         due = last + timedelta(hours=self.options.token_interval_hours)
@@ -287,10 +284,6 @@ class MessengerNotifier(Notifier):
 
     def mask_delivery(self, delivery: Delivery) -> Delivery:
         return replace(delivery, detail=self.mask(delivery.detail))
-
-
-def _when(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 def _last_id(events: Sequence[Item]) -> int | None:

@@ -19,7 +19,6 @@ from datetime import timedelta
 from functools import partial
 from typing import Any, ClassVar
 
-import sqlite_utils
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import FloodLimit, ParseMode
@@ -36,10 +35,9 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from awardwatch.config import NotifierConfig, secret
 from notifiers.base import Delivery, Item, Notifier, describe, strip_tags
-from storage import subscribers
-from storage.offers import Event
+from offers.model import Event
+from settings.config import NotifierConfig, secret
 
 log = logging.getLogger("awardwatch.telegram")
 
@@ -153,7 +151,6 @@ class TelegramNotifier(Notifier):
     def __init__(self, config: NotifierConfig) -> None:
         super().__init__(config)
         self.token = secret(self.options.token_env)
-        self.db: sqlite_utils.Database | None = None
         self._bot: Bot | None = None
         self._ready = False
         self._starting = asyncio.Lock()  # chats are served side by side: one getMe
@@ -168,8 +165,8 @@ class TelegramNotifier(Notifier):
             for target in self.options.chats
             if not target.rules or set(target.rules) & set(event.rules)
         ]
-        if self.options.subscribers and self.db is not None:
-            chats += subscribers.matching(self.db, self.name, event.offer)
+        if self.options.subscribers and self.audience is not None:
+            chats += self.audience.matching(event.offer)
         return list(dict.fromkeys(chats))
 
     def admin_chats(self) -> list[str]:
@@ -244,7 +241,7 @@ class TelegramNotifier(Notifier):
 
     async def send(self, chat: str, events: Sequence[Item]) -> Delivery:
         state = self._subscriber_state(chat)
-        if state is not None and state != subscribers.ACTIVE:
+        if state is not None:
             return Delivery("gone", f"subscriber {chat} has {state} the bot")
         try:
             await self._start_bot()
@@ -299,15 +296,14 @@ class TelegramNotifier(Notifier):
     # -- subscribers --------------------------------------------------------------------------
 
     def _subscriber_state(self, chat: str) -> str | None:
-        if self.db is None or not self.options.subscribers or chat in self._configured:
+        if self.audience is None or not self.options.subscribers or chat in self._configured:
             return None
-        found = subscribers.get(self.db, self.name, chat)
-        return found["status"] if found else None
+        return self.audience.inactive(chat)
 
     def _mark_blocked(self, chat: str) -> None:
-        if self.db is None or chat in self._configured:
+        if self.audience is None or chat in self._configured:
             return
-        if subscribers.set_status(self.db, self.name, chat, subscribers.BLOCKED):
+        if self.audience.block(chat):
             log.info("telegram %s: subscriber %s blocked the bot; inactive now", self.name, chat)
 
 

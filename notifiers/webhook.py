@@ -23,8 +23,8 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-from awardwatch.config import NotifierConfig, secret
 from notifiers.base import AdminMessage, Delivery, Item, Notifier, delivery_ids
+from settings.config import NotifierConfig, secret
 
 SIGNATURE_HEADER = "X-Awardwatch-Signature"
 TIMESTAMP_HEADER = "X-Awardwatch-Timestamp"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any, Literal
@@ -18,8 +20,8 @@ from pydantic import (
     model_validator,
 )
 
-from awardwatch.errors import InvalidOffer
 from offers import programs, text
+from offers.errors import InvalidOffer
 
 #: Loyalty programs the bot knows: id -> display name, from offers/data/programs.toml.
 PROGRAMS: dict[str, str] = {pid: p.name for pid, p in programs.programs().items()}
@@ -231,3 +233,28 @@ def rejection_code(reason: str) -> str:
     """A short, countable name for a rejection reason: ``miles``, ``cabin``, ``no price``."""
     head = reason.split(":", 1)[0].strip()
     return head or "invalid"
+
+
+@dataclass
+class Event:
+    """Something worth telling: an offer that is new, cheaper, or back (storage/events.py
+    decides which; notifiers tell it)."""
+
+    id: int
+    kind: str
+    offer: Offer
+    rules: list[str]
+    previous_miles: int | None = None
+    run_id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Event:
+        return cls(
+            id=row["id"],
+            kind=row["kind"],
+            offer=Offer.model_validate_json(row["offer"]),
+            rules=json.loads(row["rules"] or "[]"),
+            previous_miles=row["previous_miles"],
+            run_id=row["run_id"],
+        )

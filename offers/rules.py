@@ -10,9 +10,68 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from awardwatch.config import Rule
-from offers.model import Offer
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from offers.model import CABINS, PROGRAMS, Offer
 from offers.places import Place, resolve, try_resolve
+from offers.programs import program_id
+
+
+def check_cabins(value: list[str]) -> list[str]:
+    """The cabins, each one of ``CABINS``; a ValueError names the first that is not."""
+    for cabin in value:
+        if cabin not in CABINS:
+            raise ValueError(f"unknown cabin {cabin!r}; use one of {', '.join(CABINS)}")
+    return value
+
+
+def check_program(value: str) -> str:
+    """The program's id for any of its names; a ValueError lists the known ones."""
+    known = program_id(value)
+    if known is None:
+        raise ValueError(f"unknown program {value!r}; known: {', '.join(sorted(PROGRAMS))}")
+    return known
+
+
+class Rule(BaseModel):
+    """A named filter rule from config.toml. An offer passes when any rule matches it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    origins: list[str] = Field(default_factory=list)
+    destinations: list[str] = Field(default_factory=list)
+    programs: list[str] = Field(default_factory=list)
+    cabins: list[str] = Field(default_factory=list)
+    max_miles: int | None = Field(default=None, gt=0)
+    max_miles_by_cabin: dict[str, int] = Field(default_factory=dict)
+    min_discount: float | None = Field(default=None, gt=0, le=100)
+    promo_only: bool = False
+    travel_from: date | None = None
+    travel_to: date | None = None
+
+    @field_validator("cabins")
+    @classmethod
+    def _cabins(cls, value: list[str]) -> list[str]:
+        return check_cabins(value)
+
+    @field_validator("max_miles_by_cabin")
+    @classmethod
+    def _cabin_keys(cls, value: dict[str, int]) -> dict[str, int]:
+        check_cabins(list(value))
+        return value
+
+    @field_validator("programs")
+    @classmethod
+    def _programs(cls, value: list[str]) -> list[str]:
+        return [check_program(program) for program in value]
+
+    @field_validator("origins", "destinations")
+    @classmethod
+    def _places(cls, value: list[str]) -> list[str]:
+        for place in value:
+            resolve(place)
+        return value
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from scrapy.responsetypes import responsetypes
 from scrapy.settings import BaseSettings
 from scrapy.utils.misc import load_object
 
-from awardwatch import __version__
+from settings import __version__
 
 #: The store's file inside ``HTTPCACHE_DIR``.
 STORE = "store.db"

@@ -10,8 +10,8 @@ from scrapy.exceptions import DropItem
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 
-from awardwatch.errors import InvalidOffer
 from offers.dates import SlowDate, fast_only
+from offers.errors import InvalidOffer
 from offers.model import make_offer, rejection_code
 from scrapers.items import OfferItem
 

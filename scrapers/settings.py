@@ -1,5 +1,5 @@
 """Scrapy settings shared by every source. Per-source values (robots.txt, concurrency,
-proxy, browser) are layered on top by awardwatch.crawl when a crawl starts."""
+proxy, browser) are layered on top by runner.crawl when a crawl starts."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-from awardwatch.errors import AwardwatchError
+from offers.errors import AwardwatchError
 
 
 class DatabaseError(AwardwatchError):

@@ -33,10 +33,10 @@ from gspread.http_client import HTTPClient
 from gspread.urls import SPREADSHEETS_API_V4_BASE_URL
 from gspread.utils import InsertDataOption, ValueInputOption, ValueRenderOption
 
-from awardwatch.config import SheetsSettings, secret
-from awardwatch.errors import ConfigError, SheetsError
+from offers.errors import ConfigError, SheetsError
+from settings.config import SheetsSettings, secret
 from storage.db import transaction
-from storage.offers import current, events_since
+from storage.events import current, events_since
 from storage.spreadsheet import (
     CURRENT_COLUMNS,
     DATE_COLUMNS,

@@ -19,7 +19,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
-from storage.offers import current
+from storage.events import current
 
 OFFER_FIELDS = [
     "program", "airline", "origin", "destination", "region", "depart_date", "travel_start",

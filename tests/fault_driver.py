@@ -1,5 +1,5 @@
 """A small bot for the kill test: each run records the next crawl rounds (through
-``awardwatch.pipeline.record``) and drains the outbox (``awardwatch.deliver.drain``) to a
+``runner.pipeline.record``) and drains the outbox (``runner.deliver.drain``) to a
 webhook, until every round is recorded and nothing is pending.
 
 Importing the bot takes seconds on a busy machine, so this process imports it once and then
@@ -24,15 +24,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from awardwatch.config import Config, NotifierConfig  # noqa: E402
-from awardwatch.crawl import CrawlResult  # noqa: E402
-from awardwatch.deliver import drain  # noqa: E402
-from awardwatch.pipeline import record  # noqa: E402
 from notifiers.webhook import WebhookNotifier  # noqa: E402
-from offers.model import Offer, make_offer  # noqa: E402
+from offers.model import (  # noqa: E402
+    Event,  # noqa: E402
+    Offer,
+    make_offer,
+)
+from runner.crawl import CrawlResult  # noqa: E402
+from runner.deliver import drain  # noqa: E402
+from runner.pipeline import record  # noqa: E402
+from settings.config import Config, NotifierConfig  # noqa: E402
 from storage import outbox  # noqa: E402
 from storage.db import connect  # noqa: E402
-from storage.offers import Event  # noqa: E402
 
 SOURCE = "kill-test"
 TARGET = "hook"

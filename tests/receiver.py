@@ -16,11 +16,11 @@ from typing import Any
 
 import sqlite_utils
 
-from awardwatch.config import DedupeSettings
 from offers.model import make_offer
+from settings.config import DedupeSettings
 from storage import outbox
 from storage.db import insert, transaction
-from storage.offers import observe
+from storage.events import observe
 
 
 @dataclass

@@ -21,16 +21,16 @@ from openpyxl import load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from receiver import receiver
 
-from awardwatch.config import DedupeSettings, NotifierConfig, SheetsSettings
 from notifiers.apprise import AppriseNotifier
 from notifiers.base import Delivery, Notifier
 from notifiers.console import ConsoleNotifier
 from notifiers.messenger import MessengerNotifier
 from notifiers.telegram import TelegramNotifier
 from notifiers.webhook import WebhookNotifier
-from offers.model import Offer, make_offer
+from offers.model import Event, Offer, make_offer
+from settings.config import DedupeSettings, NotifierConfig, SheetsSettings
 from storage.db import connect, insert, transaction
-from storage.offers import Event, observe
+from storage.events import observe
 from storage.sheets import CELL_LIMIT, GoogleSheet
 from storage.spreadsheet import OFFERS_COLUMNS, LocalSpreadsheet
 

@@ -18,10 +18,10 @@ from conftest import ROOT
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from awardwatch.config import SourceConfig, load
-from awardwatch.errors import BlockedResponse, InvalidOffer, MalformedResponse
+from offers.errors import BlockedResponse, InvalidOffer, MalformedResponse
 from offers.model import Offer, make_offer
 from scrapers.parsers import KINDS, ParseContext, Rejected, options_model, parser
+from settings.config import SourceConfig, load
 
 FIXTURES = ROOT / "fixtures"
 DEMO = load(FIXTURES / "demo.toml", check_env=False)

@@ -23,14 +23,14 @@ from fake_telegram import FakeTelegram
 from openpyxl import load_workbook
 from receiver import Answer, Receiver, Request, queue_events, receiver
 
-from awardwatch.config import NotifierConfig, SheetsSettings
-from awardwatch.deliver import drain
-from awardwatch.errors import AwardwatchError
 from notifiers.apprise import AppriseNotifier
 from notifiers.base import Notifier
 from notifiers.messenger import MessengerNotifier
 from notifiers.telegram import TelegramNotifier
 from notifiers.webhook import WebhookNotifier
+from offers.errors import AwardwatchError
+from runner.deliver import drain
+from settings.config import NotifierConfig, SheetsSettings
 from storage.db import connect
 from storage.sheets import GoogleSheet
 

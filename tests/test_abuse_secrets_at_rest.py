@@ -19,10 +19,10 @@ from conftest import ROOT, Sites, cli, run_once
 from scrapy import Request
 from scrapy.settings import Settings
 
-from awardwatch.config import SourceConfig, load
-from awardwatch.errors import ConfigError
-from awardwatch.scaleout import job_source
+from offers.errors import ConfigError
+from runner.scaleout import job_source
 from scrapers.httpcache import RevalidatingPolicy
+from settings.config import SourceConfig, load
 
 PROXY_USER, PROXY_PASSWORD = "crawler", "pr0xy-s3cret-9f2c"
 PAGE = b"""<html><body><ul><li class="deal"><h3 class="title">Boston to Dublin</h3>

@@ -25,13 +25,13 @@ from conftest import ROOT
 from fake_graph import PAGE_TOKEN, FakeGraph, Person
 from receiver import queue_events
 
-from awardwatch.bot import Bot
-from awardwatch.config import Config
-from awardwatch.crawl import CrawlResult
 from chat import inbox
 from chat.messenger import MessengerChat, messenger_chats, signature
 from chat.server import ChatServer
 from offers.model import Offer, make_offer
+from runner.bot import Bot
+from runner.crawl import CrawlResult
+from settings.config import Config
 from storage import outbox, subscribers
 
 APP_SECRET = "app-secret-0123456789abcdef"

@@ -15,16 +15,16 @@ import httpx
 import pytest
 from fake_telegram import TOKEN, FakeTelegram
 
-from awardwatch.bot import Bot
-from awardwatch.config import Config
-from awardwatch.crawl import CrawlResult
 from chat.run import ChatServices
 from chat.server import ChatServer
+from chat.store import SqliteSubscribers
 from chat.telegram import TelegramChat, telegram_chats
 from notifiers.telegram import TelegramNotifier
-from offers.model import Offer, make_offer
+from offers.model import Event, Offer, make_offer
+from runner.bot import Bot
+from runner.crawl import CrawlResult
+from settings.config import Config
 from storage import subscribers
-from storage.offers import Event
 
 ENV = "AW_TEST_TELEGRAM_TOKEN"
 ADMIN = 9000
@@ -122,7 +122,7 @@ def test_list_unwatch_pause_resume_and_stop(fake: FakeTelegram, db: Any) -> None
     [listing] = converse(fake, db, (7, "/list"))
     assert listing == "1. to Japan\n2. cabin first max 90,000"
     target = TelegramNotifier(config(fake).notifiers[0])
-    target.db = db
+    target.attach(SqliteSubscribers(db, target.name, "telegram"))
     tokyo = offer(destination="NRT", cabin="economy")
 
     def recipients() -> list[str]:

@@ -53,7 +53,7 @@ def test_missing_config_file(tmp_path: Path) -> None:
 def test_shipped_configs_are_valid() -> None:
     from conftest import ROOT
 
-    from awardwatch.config import load
+    from settings.config import load
 
     for name in ("config.toml", "fixtures/demo.toml"):
         load(ROOT / name, check_env=False)

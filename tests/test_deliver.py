@@ -10,11 +10,11 @@ from typing import Any
 
 from receiver import Answer, Receiver, queue_events, receiver
 
-from awardwatch.config import NotifierConfig
-from awardwatch.deliver import DeliveryReport, drain
 from notifiers.apprise import AppriseNotifier
 from notifiers.base import Delivery, Item, Notifier, accepted
 from notifiers.webhook import WebhookNotifier
+from runner.deliver import DeliveryReport, drain
+from settings.config import NotifierConfig
 from storage import outbox
 from storage.db import connect
 

@@ -23,8 +23,8 @@ from storage.db import connect
 
 CHILD = """
 import asyncio, sys
-from awardwatch.config import NotifierConfig
-from awardwatch.deliver import drain
+from settings.config import NotifierConfig
+from runner.deliver import drain
 from notifiers.webhook import WebhookNotifier
 from storage import outbox
 from storage.db import connect

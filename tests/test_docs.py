@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from conftest import ROOT
 
-from awardwatch.bot import build_notifiers
-from awardwatch.config import Config
 from notifiers import available
+from runner.bot import build_notifiers
 from scrapers.parsers import KINDS
+from settings.config import Config
 
 README = (ROOT / "README.md").read_text()
 EXAMPLES = re.findall(r"```toml\n(.*?)```", README, re.DOTALL)

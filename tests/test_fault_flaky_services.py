@@ -17,18 +17,18 @@ import pytest
 from fake_telegram import TOKEN
 from fault_flaky import Chaos, FlakyReceiver, FlakySheets, FlakyTelegram
 
-from awardwatch.config import Config, DedupeSettings, NotifierConfig, SheetsSettings
-from awardwatch.crawl import CrawlResult
-from awardwatch.deliver import drain
-from awardwatch.errors import SheetsError
-from awardwatch.pipeline import record
 from notifiers.base import Notifier
 from notifiers.telegram import TelegramNotifier
 from notifiers.webhook import WebhookNotifier
+from offers.errors import SheetsError
 from offers.model import Offer, make_offer
+from runner.crawl import CrawlResult
+from runner.deliver import drain
+from runner.pipeline import record
+from settings.config import Config, DedupeSettings, NotifierConfig, SheetsSettings
 from storage import outbox
 from storage.db import connect, insert, transaction
-from storage.offers import current, observe
+from storage.events import current, observe
 from storage.sheets import GoogleSheet
 from storage.spreadsheet import CURRENT_COLUMNS, OFFERS_COLUMNS, RUNS_COLUMNS
 

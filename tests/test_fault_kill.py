@@ -1,5 +1,5 @@
 """kill -9 at random moments of the bot's runs: a process records crawl rounds
-(``awardwatch.pipeline.record``) and drains the outbox to a webhook (``awardwatch.deliver.drain``)
+(``runner.pipeline.record``) and drains the outbox to a webhook (``runner.deliver.drain``)
 and is SIGKILLed 50 times at random points, then allowed to finish.
 
 After every kill the database passes ``PRAGMA integrity_check`` and holds no half-written run

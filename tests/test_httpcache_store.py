@@ -20,9 +20,9 @@ from scrapy.http import HtmlResponse, Request
 from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
-from awardwatch.config import SourceConfig
 from scrapers.cachestore import STORE, SqliteCacheStorage
 from scrapers.spiders.page import PageSpider
+from settings.config import SourceConfig
 
 PAGE = b"""<html><body><ul>
 <li class="deal"><b class="from">JFK</b> <b class="to">LHR</b> <span class="cabin">Business</span>

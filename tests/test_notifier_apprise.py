@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from receiver import Receiver, queue_events, receiver
 
-from awardwatch.config import NotifierConfig
-from awardwatch.deliver import drain
-from awardwatch.errors import ConfigError
 from notifiers.apprise import AppriseNotifier, chat_key
+from offers.errors import ConfigError
+from runner.deliver import drain
+from settings.config import NotifierConfig
 from storage.db import connect
 
 TOKEN = "xoxb-secret-token-42"

@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from notifiers.base import describe
-from offers.model import make_offer
-from storage.offers import Event
+from offers.model import Event, make_offer
 
 
 def text(kind: str = "new", previous: int | None = None, **fields: Any) -> str:

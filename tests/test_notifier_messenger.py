@@ -12,9 +12,10 @@ import pytest
 from fake_graph import PAGE_TOKEN, FakeGraph, Person
 from receiver import queue_events
 
-from awardwatch.config import NotifierConfig
-from awardwatch.deliver import drain
+from chat.store import SqliteSubscribers
 from notifiers.messenger import MessengerNotifier
+from runner.deliver import drain
+from settings.config import NotifierConfig
 from storage import outbox
 from storage.db import connect
 
@@ -38,7 +39,8 @@ def messenger(
                             base_url=graph.base_url, recipients=recipients, chat_interval=0,
                             **extra)  # fmt: skip
     notifier = MessengerNotifier(config)
-    notifier.db = connect(":memory:")
+    notifier.db = connect(":memory:")  # type: ignore[attr-defined]
+    notifier.attach(SqliteSubscribers(notifier.db, notifier.name, "messenger"))
     return notifier
 
 

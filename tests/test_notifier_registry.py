@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 import notifiers
-from awardwatch.errors import PluginError
 from notifiers import available, plugin
 from notifiers.base import Notifier
+from offers.errors import PluginError
 
 GOOD = """
 from notifiers.base import Delivery, Notifier

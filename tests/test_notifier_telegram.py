@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 from fake_telegram import TOKEN, FakeTelegram, parse_html
 
-from awardwatch.bot import Bot
-from awardwatch.config import Config, NotifierConfig
-from awardwatch.crawl import CrawlResult
-from awardwatch.deliver import alert_admins
-from awardwatch.errors import ConfigError
+from chat.store import SqliteSubscribers
 from notifiers.telegram import TelegramNotifier
-from offers.model import Offer, make_offer
+from offers.errors import ConfigError
+from offers.model import Event, Offer, make_offer
+from runner.bot import Bot
+from runner.crawl import CrawlResult
+from runner.deliver import alert_admins
+from settings.config import Config, NotifierConfig
 from storage import subscribers
-from storage.offers import Event
 from storage.subscribers import Watch
 
 ENV = "AW_TEST_TELEGRAM_TOKEN"
@@ -40,7 +40,8 @@ def notifier(fake: FakeTelegram, db: Any = None, **options: Any) -> TelegramNoti
     if "chats" not in values and "subscribers" not in values:
         values["chats"] = [{"chat": "-100500"}]
     made = TelegramNotifier(NotifierConfig(name="telegram", type="telegram", **values))
-    made.db = db
+    if db is not None:
+        made.attach(SqliteSubscribers(db, made.name, "telegram"))
     return made
 
 

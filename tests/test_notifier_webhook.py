@@ -14,8 +14,6 @@ from typing import Any
 import pytest
 from receiver import Receiver, queue_events, receiver
 
-from awardwatch.config import NotifierConfig
-from awardwatch.deliver import drain
 from notifiers.webhook import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
@@ -24,6 +22,8 @@ from notifiers.webhook import (
     sign,
     verify,
 )
+from runner.deliver import drain
+from settings.config import NotifierConfig
 from storage.db import connect
 
 SECRET = "whsec-test-0123456789"

@@ -102,7 +102,7 @@ def test_words_without_a_date_go_to_dateparser() -> None:
 
 
 def test_loading_the_config_does_not_load_dateparser() -> None:
-    code = "import sys, awardwatch.config, offers.model; print('dateparser' in sys.modules)"
+    code = "import sys, settings.config, offers.model; print('dateparser' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from awardwatch.errors import InvalidOffer
+from offers.errors import InvalidOffer
 from offers.model import make_offer, rejection_code
 
 BASE: dict[str, Any] = {"source": "test", "program": "delta", "origin": "JFK", "destination": "LHR"}

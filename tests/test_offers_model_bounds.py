@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from awardwatch.config import BotSettings, Config, Rule
-from awardwatch.crawl import CrawlResult
-from awardwatch.errors import InvalidOffer
-from awardwatch.pipeline import record
+from offers.errors import InvalidOffer
 from offers.model import MAX_LENGTHS, MAX_MILES, MAX_RAW_TEXT, make_offer
+from offers.rules import Rule
+from runner.crawl import CrawlResult
+from runner.pipeline import record
+from settings.config import BotSettings, Config
 
 HUGE = 200_000
 

@@ -174,13 +174,13 @@ def test_a_shared_city_name_names_the_others() -> None:
 def test_config_load_warns_about_shared_city_names(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from awardwatch.config import load
+    from settings.config import load
 
     config = tmp_path / "config.toml"
     config.write_text(
         '[[rules]]\nname = "europe"\ndestinations = ["Venice", "CDG", "Scandinavia"]\n'
     )
-    with caplog.at_level(logging.WARNING, logger="awardwatch.config"):
+    with caplog.at_level(logging.WARNING, logger="settings.config"):
         load(config, check_env=False)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1

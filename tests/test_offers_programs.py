@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from awardwatch.errors import InvalidOffer
+from offers.errors import InvalidOffer
 from offers.model import PROGRAMS, make_offer
 from offers.programs import (
     airline_of,
@@ -122,7 +122,7 @@ def test_an_unknown_program_is_rejected_with_its_name() -> None:
 
 
 def test_rules_name_programs_as_people_write_them() -> None:
-    from awardwatch.config import Rule
+    from offers.rules import Rule
 
     assert Rule(name="r", programs=["MileagePlus", "Flying Blue", "delta"]).programs == [
         "united",

@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from awardwatch.config import Rule
 from offers.model import make_offer
-from offers.rules import evaluate
+from offers.rules import Rule, evaluate
 
 TODAY = date(2030, 11, 20)
 

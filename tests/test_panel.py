@@ -29,15 +29,14 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from awardwatch import panel
-from awardwatch.config import BotSettings, Config
-from awardwatch.crawl import CrawlResult
-from awardwatch.panel_csv import safe_cell
-from awardwatch.pipeline import record
-from offers.model import make_offer
+from offers.model import Event, make_offer
+from panel import app as panel
+from panel.export import safe_cell
+from runner.crawl import CrawlResult
+from runner.pipeline import record
+from settings.config import BotSettings, Config
 from storage import outbox, subscribers
 from storage.db import connect
-from storage.offers import Event
 from storage.subscribers import Watch
 
 CHROMIUM_ARGS = [

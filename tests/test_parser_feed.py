@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from scrapy.http import XmlResponse
 
-from awardwatch.errors import MalformedResponse
+from offers.errors import MalformedResponse
 from offers.model import make_offer
 from scrapers.parsers import ParseContext, Rejected
 from scrapers.parsers.feed import Options, parse, uncut

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from awardwatch.errors import MalformedResponse
+from offers.errors import MalformedResponse
 from scrapers.parsers import ParseContext, Rejected
 from scrapers.parsers import feed as feed_parser
 from scrapers.parsers.feed import MAX_ENTITY_EXPANSION, Feed, announcement, mend_references, parse

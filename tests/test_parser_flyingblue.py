@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from scrapy.http import TextResponse
 
-from awardwatch.errors import BlockedResponse, MalformedResponse
+from offers.errors import BlockedResponse, MalformedResponse
 from offers.model import make_offer
 from scrapers.parsers import ParseContext, Rejected, flyingblue
 

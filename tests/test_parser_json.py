@@ -7,7 +7,7 @@ import contextlib
 
 import pytest
 
-from awardwatch.errors import BlockedResponse, MalformedResponse
+from offers.errors import BlockedResponse, MalformedResponse
 from scrapers.parsers import KINDS, MAX_JSON_DEPTH, ParseContext, json_object, json_value, parser
 
 DEEP = b"[" * 200_000 + b"]" * 200_000

@@ -9,9 +9,9 @@ import pytest
 from conftest import ROOT
 from scrapy.http import HtmlResponse
 
-from awardwatch.config import load
-from awardwatch.errors import MalformedResponse
+from offers.errors import MalformedResponse
 from scrapers.parsers import ParseContext, Rejected, api, page
+from settings.config import load
 
 SITES = ROOT / "fixtures" / "sites"
 DEMO = load(ROOT / "fixtures" / "demo.toml", check_env=False)

@@ -13,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 from scrapy.http import TextResponse
 
-from awardwatch.errors import MalformedResponse
+from offers.errors import MalformedResponse
 from offers.model import make_offer
 from scrapers.parsers import ParseContext, Rejected, seatsaero
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from awardwatch.errors import BlockedResponse, MalformedResponse
+from offers.errors import BlockedResponse, MalformedResponse
 from offers.model import make_offer
 from scrapers.parsers import ParseContext, Parsed, Rejected
 from scrapers.parsers.southwest import Options, parse

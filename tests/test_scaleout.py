@@ -22,8 +22,8 @@ import pytest
 import sqlite_utils
 from conftest import ROOT, Sites, demo_config
 
-from awardwatch.config import ScaleOutSettings, load
-from awardwatch.scaleout import build_egg, crawl_on_scrapyd, deploy, parse_stats
+from runner.scaleout import build_egg, crawl_on_scrapyd, deploy, parse_stats
+from settings.config import ScaleOutSettings, load
 
 NODE_CONF = """\
 [scrapyd]
@@ -188,7 +188,7 @@ def test_a_job_past_its_timeout_is_cancelled(
 def test_the_egg_holds_every_package_the_spiders_import() -> None:
     egg = zipfile.ZipFile(io.BytesIO(build_egg(version="7")))
     names = set(egg.namelist())
-    for module in ("scrapers/spiders/page.py", "offers/model.py", "awardwatch/config.py",
+    for module in ("scrapers/spiders/page.py", "offers/model.py", "settings/config.py",
                    "storage/db.py", "notifiers/base.py"):  # fmt: skip
         assert module in names
     assert "settings = scrapers.settings" in egg.read("EGG-INFO/entry_points.txt").decode()

@@ -15,10 +15,10 @@ from conftest import cli, run_once
 from fake_airline_apis import CURSOR, OFFERS_PATH, FakeAirlineApis
 from scrapy.utils.test import get_crawler
 
-from awardwatch.config import SourceConfig
-from awardwatch.errors import ConfigError
+from offers.errors import ConfigError
 from scrapers.spiders.flyingblue import FlyingblueSpider
 from scrapers.spiders.seatsaero import BUDGET_USED_UP, CallBudget, SeatsaeroSpider
+from settings.config import SourceConfig
 from storage.db import connect
 
 AIRLINES = Path(__file__).resolve().parent.parent / "fixtures" / "airlines"

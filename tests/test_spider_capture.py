@@ -14,12 +14,12 @@ import sqlite_utils
 from airline_site import Answer, json_answer, page, serve
 from conftest import run_once
 
-from awardwatch.config import SourceConfig, Watch
 from scrapers.spiders.american import AmericanSpider
 from scrapers.spiders.capture import Search, searches
 from scrapers.spiders.delta import DeltaSpider
 from scrapers.spiders.southwest import SouthwestSpider
 from scrapers.spiders.united import UnitedSpider
+from settings.config import RouteQuery, SourceConfig
 
 DAY = date.today() + timedelta(days=60)
 
@@ -31,7 +31,7 @@ def source(kind: str, **options: Any) -> SourceConfig:
         program=kind,
         render="browser",
         options={"base_url": "http://127.0.0.1:9", **options},
-        watch=[Watch(origins=["JFK"], destinations=["LHR"], dates=[DAY], passengers=2)],
+        watch=[RouteQuery(origins=["JFK"], destinations=["LHR"], dates=[DAY], passengers=2)],
     )
 
 
@@ -43,7 +43,7 @@ def query(url: str) -> dict[str, list[str]]:
 
 
 def test_watch_expands_into_one_search_per_route_and_day() -> None:
-    watch = Watch(
+    watch = RouteQuery(
         origins=["jfk", "BOS"],
         destinations=["LHR"],
         date_from=DAY,
@@ -61,7 +61,7 @@ def test_watch_expands_into_one_search_per_route_and_day() -> None:
 
 
 def test_round_trip_watch_searches_both_directions() -> None:
-    watch = Watch(origins=["JFK"], destinations=["LHR"], dates=[DAY], trip="round-trip")
+    watch = RouteQuery(origins=["JFK"], destinations=["LHR"], dates=[DAY], trip="round-trip")
     assert [(s.origin, s.destination) for s in searches(watch)] == [("JFK", "LHR"), ("LHR", "JFK")]
 
 

@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 from conftest import run_once
 
-from awardwatch.config import SourceConfig
-from awardwatch.crawl import source_settings
+from runner.crawl import source_settings
 from scrapers.middlewares import (
     ALLOWED_PRIVATE_HOSTS,
     NOT_HTTP,
@@ -28,6 +27,7 @@ from scrapers.middlewares import (
     non_public,
     static_refusal,
 )
+from settings.config import SourceConfig
 
 PAGE = """<html><body><ul>
 <li class="deal"><h3 class="title">Boston to Dublin</h3><span class="program">aerlingus</span>

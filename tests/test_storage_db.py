@@ -17,9 +17,9 @@ import pytest
 import sqlite_utils
 from receiver import Answer, queue_events, receiver
 
-from awardwatch.config import NotifierConfig
-from awardwatch.deliver import drain
 from notifiers.webhook import WebhookNotifier
+from runner.deliver import drain
+from settings.config import NotifierConfig
 from storage import db as storage_db
 from storage import outbox
 from storage.db import (

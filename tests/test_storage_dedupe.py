@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import sqlite_utils
 
-from awardwatch.config import Config
-from awardwatch.crawl import CrawlResult
-from awardwatch.pipeline import record
 from offers.model import make_offer
+from runner.crawl import CrawlResult
+from runner.pipeline import record
+from settings.config import Config
 from storage import db as storage_db
 
 T0 = datetime(2030, 11, 20, 8, 0, tzinfo=UTC)

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from awardwatch.config import Config
-from awardwatch.crawl import CrawlResult
-from awardwatch.pipeline import record
 from offers.model import make_offer
+from runner.crawl import CrawlResult
+from runner.pipeline import record
 from scrapers.parsers import ParseContext
 from scrapers.parsers.feed import parse
+from settings.config import Config
 
 T0 = datetime(2026, 3, 2, 12, tzinfo=UTC)
 CONFIG = Config.model_validate(

@@ -18,11 +18,11 @@ import pytest
 import sqlite_utils
 from fake_sheets import FakeSheets, Formula
 
-from awardwatch.config import DedupeSettings, SheetsSettings
-from awardwatch.errors import SheetsError
+from offers.errors import SheetsError
 from offers.model import Offer
+from settings.config import DedupeSettings, SheetsSettings
 from storage.db import connect, insert, transaction
-from storage.offers import observe
+from storage.events import observe
 from storage.sheets import (
     GoogleSheet,
     SheetCredentialsRefused,
@@ -183,7 +183,7 @@ def test_no_duplicate_after_the_process_dies_between_append_and_commit(fake, db,
     record(db, [offer(n) for n in range(4)])
     script = (
         "import sys\n"
-        "from awardwatch.config import SheetsSettings\n"
+        "from settings.config import SheetsSettings\n"
         "from storage.db import connect\n"
         "from storage.sheets import GoogleSheet\n"
         "GoogleSheet(SheetsSettings.model_validate_json(sys.argv[1]), base_delay=0.01)"

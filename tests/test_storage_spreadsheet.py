@@ -12,10 +12,10 @@ import pytest
 import sqlite_utils
 from openpyxl import load_workbook
 
-from awardwatch.config import DedupeSettings
 from offers.model import Offer
+from settings.config import DedupeSettings
 from storage.db import connect, insert, transaction
-from storage.offers import observe
+from storage.events import observe
 from storage.spreadsheet import CURRENT_COLUMNS, OFFERS_COLUMNS, RUNS_COLUMNS, LocalSpreadsheet
 
 NOW = datetime(2025, 6, 1, 12, 30, tzinfo=UTC)

@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from awardwatch.errors import BlockedResponse, MalformedResponse
+from offers.errors import BlockedResponse, MalformedResponse
 
 __all__ = [
     "KINDS",

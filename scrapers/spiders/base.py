@@ -12,12 +12,12 @@ import scrapy
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
-from awardwatch.config import SourceConfig
-from awardwatch.errors import BlockedResponse, MalformedResponse
+from offers.errors import BlockedResponse, MalformedResponse
 from scrapers.cachestore import ParseMemo, memo_for
 from scrapers.middlewares import count, failure_reason
 from scrapers.parsers import ParseContext, Rejected, parser
 from scrapers.pipelines import REJECTED
+from settings.config import SourceConfig
 
 BLOCKED = "awardwatch/blocked"
 #: How a parser's rejected row is remembered among its offers (see ``SourceSpider.rows``).

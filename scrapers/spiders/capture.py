@@ -22,9 +22,9 @@ from playwright.async_api import Response as PageResponse
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
-from awardwatch.config import Watch
 from scrapers.parsers import module
 from scrapers.spiders.base import SourceSpider
+from settings.config import RouteQuery
 
 CAPTURE_TIMEOUT = "awardwatch/capture_timeout"
 CAPTURED = "awardwatch/captured"
@@ -42,7 +42,7 @@ class Search:
     cabins: tuple[str, ...] = ()
 
 
-def searches(watch: Watch) -> Iterator[Search]:
+def searches(watch: RouteQuery) -> Iterator[Search]:
     """The page loads of a watchlist entry. A round trip is searched one way in each direction,
     as these airlines price awards per direction."""
     routes = [(o, d) for o in watch.origins for d in watch.destinations if o != d]

@@ -10,11 +10,11 @@ from typing import Any, ClassVar
 
 from scrapy.http import Request
 
-from awardwatch.config import SourceConfig, Watch, secret
 from offers.model import CABINS
 from offers.places import airport_location
 from scrapers.parsers import flyingblue
 from scrapers.spiders.base import SourceSpider
+from settings.config import RouteQuery, SourceConfig, secret
 
 #: Scrapy settings of the API spiders: a 429 is a quota answer that an immediate retry only
 #: spends again, so it is recorded as a block instead (other transient errors are retried).
@@ -30,7 +30,7 @@ def iata_codes(places: list[str]) -> list[str]:
     return [p for p in places if len(p) == 3 and p.isalpha() and p.isupper()]
 
 
-def date_interval(watch: Watch, options: flyingblue.Options, today: date) -> str:
+def date_interval(watch: RouteQuery, options: flyingblue.Options, today: date) -> str:
     days = watch.days()
     if not days:
         days = [today, today + timedelta(days=options.window_days)]
@@ -38,7 +38,7 @@ def date_interval(watch: Watch, options: flyingblue.Options, today: date) -> str
 
 
 def search_body(
-    watch: Watch, origin: str, destination: str, cabin: str, interval: str
+    watch: RouteQuery, origin: str, destination: str, cabin: str, interval: str
 ) -> dict[str, Any]:
     """The JSON body of one reward search (both bounds for a round trip)."""
     bounds = [{"origin": location(origin), "destination": location(destination)}]
@@ -54,7 +54,7 @@ def search_body(
 
 
 def search_bodies(
-    watch: Watch, options: flyingblue.Options, today: date
+    watch: RouteQuery, options: flyingblue.Options, today: date
 ) -> Iterable[dict[str, Any]]:
     interval = date_interval(watch, options, today)
     for origin in iata_codes(watch.origins):

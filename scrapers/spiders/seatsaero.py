@@ -16,10 +16,10 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 
-from awardwatch.config import SourceConfig, Watch, secret
 from scrapers.parsers import seatsaero
 from scrapers.spiders.base import SourceSpider
 from scrapers.spiders.flyingblue import API_SETTINGS, iata_codes
+from settings.config import RouteQuery, SourceConfig, secret
 
 #: seats.aero's names of our cabins, for the ``cabin`` parameter.
 CABIN_PARAM = {
@@ -72,7 +72,7 @@ class CallBudget:
         os.replace(scratch, self.path)
 
 
-def search_query(watch: Watch, page_size: int) -> dict[str, str] | None:
+def search_query(watch: RouteQuery, page_size: int) -> dict[str, str] | None:
     """The ``/search`` parameters of a watch entry; None when it names no airport codes."""
     origins, destinations = iata_codes(watch.origins), iata_codes(watch.destinations)
     if not origins or not destinations:

@@ -16,11 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from awardwatch.config import BrowserSettings
-from awardwatch.errors import AwardwatchError
+from offers.errors import AwardwatchError
 from scrapers.settings import CHROMIUM_ARGS
+from settings.config import BrowserSettings
 
-log = logging.getLogger("awardwatch.browser")
+log = logging.getLogger("runner.browser")
 
 
 class BrowserError(AwardwatchError):

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
-from awardwatch.config import SourceConfig, parse_interval
+from settings.config import SourceConfig, parse_interval
 
 #: Longest a failing source waits between runs, and how long it may fail before it is paused.
 MAX_BACKOFF = timedelta(hours=12)

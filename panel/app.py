@@ -37,16 +37,16 @@ from datasette.utils.asgi import Base400, Request, Response
 from datasette.views.base import DatasetteError
 from markupsafe import Markup
 
-from awardwatch.config import Config
-from awardwatch.errors import AwardwatchError, ConfigError
-from awardwatch.panel_csv import FormulaSafeCSV
+from offers.errors import AwardwatchError, ConfigError
 from offers.places import airport_location
+from panel.export import FormulaSafeCSV
+from settings.config import Config
 
-log = logging.getLogger("awardwatch.panel")
+log = logging.getLogger("panel.app")
 
 #: The name the bot's database has in the panel's URLs, whatever its file is called.
 DATABASE = "awardwatch"
-METADATA = Path(__file__).resolve().parent.parent / "panel" / "metadata.yaml"
+METADATA = Path(__file__).resolve().parent / "metadata.yaml"
 DEFAULT_PASSWORD_ENV = "AWARDWATCH_PANEL_PASSWORD"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 #: The tables the panel shows. Any other table, today's or a future migration's, is hidden.
@@ -416,7 +416,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def command(args: argparse.Namespace) -> int:
     """``scheduler.py panel``: load the config and serve the panel."""
-    from awardwatch import config as config_module
+    from settings import config as config_module
 
     config = config_module.load(args.config, check_env=False)
     serve(
@@ -430,7 +430,7 @@ def command(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m awardwatch.panel``: the panel on its own, same options as the CLI."""
+    """``python -m panel.app``: the panel on its own, same options as the CLI."""
     parser = argparse.ArgumentParser(prog="awardwatch-panel", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--config", default="config.toml", help="config file (default: config.toml)"

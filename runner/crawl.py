@@ -16,15 +16,15 @@ from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.project import get_project_settings
 
-from awardwatch.browser import BrowserError, SharedBrowser
-from awardwatch.config import Config, SourceConfig
 from offers.model import Offer
+from runner.browser import BrowserError, SharedBrowser
 from scrapers.items import offer_of
 from scrapers.middlewares import ALLOWED_PRIVATE_HOSTS, REFUSED, browser_policy
 from scrapers.pipelines import REJECTED
 from scrapers.spiders.base import BLOCKED
+from settings.config import Config, SourceConfig
 
-log = logging.getLogger("awardwatch.crawl")
+log = logging.getLogger("runner.crawl")
 
 OK, EMPTY, BLOCKED_STATUS, ERROR = "ok", "empty", "blocked", "error"
 #: How long the HTTP cache keeps an entry no run has fetched or revalidated.

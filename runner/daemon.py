@@ -16,15 +16,15 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from scrapy.utils.defer import deferred_from_coro
 
-from awardwatch import health
-from awardwatch.bot import Bot
-from awardwatch.browser import SharedBrowser
-from awardwatch.config import Config, SourceConfig, parse_interval
-from awardwatch.crawl import Crawls
-from awardwatch.deliver import alert_admins
 from chat.run import ChatServices
+from runner import health
+from runner.bot import Bot
+from runner.browser import SharedBrowser
+from runner.crawl import Crawls
+from runner.deliver import alert_admins
+from settings.config import Config, SourceConfig, parse_interval
 
-log = logging.getLogger("awardwatch.daemon")
+log = logging.getLogger("runner.daemon")
 
 
 def trigger(source: SourceConfig) -> BaseTrigger:

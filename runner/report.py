@@ -8,8 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from awardwatch.config import Config
-from awardwatch.health import health
+from runner.health import health
+from settings.config import Config
 from storage.db import connect
 
 console = Console()

@@ -25,10 +25,10 @@ from typing import Any
 import sqlite_utils
 
 from notifiers.base import AdminMessage, Delivery, Item, Notifier, Sending, sending
+from offers.model import Event
 from storage import outbox
-from storage.offers import Event
 
-log = logging.getLogger("awardwatch.deliver")
+log = logging.getLogger("runner.deliver")
 
 #: Longest "retry after" waited for within a pass (longer: the chat goes on next pass), and
 #: how many such waits one chat takes in a pass.

@@ -12,16 +12,17 @@ from typing import Any, Protocol
 
 import sqlite_utils
 
-from awardwatch.browser import SharedBrowser
-from awardwatch.config import Config, SourceConfig
-from awardwatch.crawl import CrawlResult, Crawls
-from awardwatch.deliver import DeliveryReport, alert_admins, drain
-from awardwatch.health import admin_message
-from awardwatch.pipeline import RunSummary, record
+from chat.store import SqliteSubscribers
 from notifiers import plugin
 from notifiers.base import Notifier
+from offers.model import Event
+from runner.browser import SharedBrowser
+from runner.crawl import CrawlResult, Crawls
+from runner.deliver import DeliveryReport, alert_admins, drain
+from runner.health import admin_message
+from runner.pipeline import RunSummary, record
+from settings.config import Config, SourceConfig
 from storage.db import connect
-from storage.offers import Event
 from storage.spreadsheet import LocalSpreadsheet
 
 log = logging.getLogger("awardwatch")
@@ -51,7 +52,7 @@ class Bot:
         self.db = db if db is not None else connect(config.bot.database)
         self.notifiers = build_notifiers(config)
         for notifier in self.notifiers:
-            notifier.db = self.db  # type: ignore[attr-defined]
+            notifier.attach(SqliteSubscribers(self.db, notifier.name, notifier.type_name))
         self.sinks = build_sinks(config)
         self._crawls: Crawls | None = None
         self._started = False
@@ -139,7 +140,7 @@ class Bot:
         """Crawl here, or on a Scrapyd node when ``[scale_out]`` says so."""
         scale_out = self.config.scale_out
         if scale_out is not None and scale_out.remote(source.name):
-            from awardwatch.scaleout import crawl_on_scrapyd
+            from runner.scaleout import crawl_on_scrapyd
 
             return await crawl_on_scrapyd(scale_out, source, agent=self.config.bot.agent)
         budget = self.budget_left(source)

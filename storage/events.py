@@ -9,15 +9,14 @@ Which source shows an offer at what price is kept in ``sightings`` (storage/sigh
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlite_utils
 
-from awardwatch.config import DedupeSettings
-from offers.model import Offer
+from offers.model import Event, Offer
 from offers.places import region_of
+from settings.config import DedupeSettings
 from storage import identity, sightings
 from storage.db import select_in
 
@@ -26,30 +25,6 @@ _OFFER_COLUMNS = [
     "travel_start", "travel_end", "cabin", "miles", "trip", "taxes", "currency",
     "discount_pct", "promo", "promo_reason", "book_by", "seats", "url",
 ]  # fmt: skip
-
-
-@dataclass
-class Event:
-    """Something worth telling: an offer that is new, cheaper, or back."""
-
-    id: int
-    kind: str
-    offer: Offer
-    rules: list[str]
-    previous_miles: int | None = None
-    run_id: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Event:
-        return cls(
-            id=row["id"],
-            kind=row["kind"],
-            offer=Offer.model_validate_json(row["offer"]),
-            rules=json.loads(row["rules"] or "[]"),
-            previous_miles=row["previous_miles"],
-            run_id=row["run_id"],
-        )
 
 
 _COLUMN_NAMES = [*_OFFER_COLUMNS, "region"]

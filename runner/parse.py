@@ -18,8 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from awardwatch.config import Config, SourceConfig
-from awardwatch.errors import (
+from offers.errors import (
     AwardwatchError,
     BlockedResponse,
     ConfigError,
@@ -30,6 +29,7 @@ from awardwatch.errors import (
 from offers.model import Offer, make_offer
 from offers.rules import evaluate
 from scrapers.parsers import KINDS, ParseContext, Rejected, parser
+from settings.config import Config, SourceConfig
 
 
 def resolve_source(name: str, config: Config | None) -> SourceConfig:

@@ -17,13 +17,13 @@ from typing import Any
 
 import sqlite_utils
 
-from awardwatch.config import Config
-from awardwatch.crawl import BLOCKED_STATUS, EMPTY, ERROR, OK, CrawlResult
-from offers.model import Offer
+from offers.model import Event, Offer
 from offers.rules import evaluate
+from runner.crawl import BLOCKED_STATUS, EMPTY, ERROR, OK, CrawlResult
+from settings.config import Config
 from storage import outbox
 from storage.db import insert, transaction
-from storage.offers import Event, mark_gone, observe_all
+from storage.events import mark_gone, observe_all
 
 #: Given an event, the (target, chat) pairs it must be delivered to.
 Router = Callable[[Event], Sequence[tuple[str, str]]]

@@ -14,9 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from awardwatch.errors import ConfigError
-from offers.model import CABINS, PROGRAMS
-from offers.programs import program_id
+from offers.errors import ConfigError
+from offers.rules import Rule, check_cabins, check_program
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +57,7 @@ class BotSettings(Strict):
 
     @property
     def agent(self) -> str:
-        from awardwatch import __version__
+        from settings import __version__
 
         return self.user_agent or f"awardwatch/{__version__} (+{self.contact})"
 
@@ -108,7 +107,7 @@ class ScaleOutSettings(Strict):
         return not self.sources or source in self.sources
 
 
-class Watch(Strict):
+class RouteQuery(Strict):
     """One watchlist entry: routes, dates and cabins a source turns into requests."""
 
     origins: list[str] = Field(min_length=1)
@@ -123,10 +122,7 @@ class Watch(Strict):
     @field_validator("cabins")
     @classmethod
     def _cabins(cls, value: list[str]) -> list[str]:
-        for cabin in value:
-            if cabin not in CABINS:
-                raise ValueError(f"unknown cabin {cabin!r}; use one of {', '.join(CABINS)}")
-        return value
+        return check_cabins(value)
 
     def days(self) -> list[date]:
         """Every departure day this entry asks about."""
@@ -165,7 +161,7 @@ class SourceConfig(Strict):
     concurrency: int = Field(default=1, ge=1, le=16)
     daily_budget: int | None = Field(default=None, ge=1)
     alert_after: int = Field(default=3, ge=1, description="consecutive bad runs before an alert")
-    watch: list[Watch] = Field(default_factory=list)
+    watch: list[RouteQuery] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict)
 
     _checked_options: BaseModel | None = None
@@ -178,12 +174,7 @@ class SourceConfig(Strict):
     @field_validator("program")
     @classmethod
     def _program(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        known = program_id(value)
-        if known is None:
-            raise ValueError(f"unknown program {value!r}; known: {', '.join(sorted(PROGRAMS))}")
-        return known
+        return None if value is None else check_program(value)
 
     @field_validator("kind")
     @classmethod
@@ -232,47 +223,6 @@ class SourceConfig(Strict):
 
         urls = [*self.urls, str(getattr(self.opts, "base_url", "") or "")]
         return frozenset(h for h in (urlsplit(u).hostname for u in urls if u) if h)
-
-
-class Rule(Strict):
-    """A named filter rule. An offer passes when any rule matches it."""
-
-    name: str
-    origins: list[str] = Field(default_factory=list)
-    destinations: list[str] = Field(default_factory=list)
-    programs: list[str] = Field(default_factory=list)
-    cabins: list[str] = Field(default_factory=list)
-    max_miles: int | None = Field(default=None, gt=0)
-    max_miles_by_cabin: dict[str, int] = Field(default_factory=dict)
-    min_discount: float | None = Field(default=None, gt=0, le=100)
-    promo_only: bool = False
-    travel_from: date | None = None
-    travel_to: date | None = None
-
-    @field_validator("cabins")
-    @classmethod
-    def _cabins(cls, value: list[str]) -> list[str]:
-        return Watch._cabins(value)
-
-    @field_validator("max_miles_by_cabin")
-    @classmethod
-    def _cabin_keys(cls, value: dict[str, int]) -> dict[str, int]:
-        Watch._cabins(list(value))
-        return value
-
-    @field_validator("programs")
-    @classmethod
-    def _programs(cls, value: list[str]) -> list[str]:
-        return [SourceConfig._program(program) or program for program in value]
-
-    @field_validator("origins", "destinations")
-    @classmethod
-    def _places(cls, value: list[str]) -> list[str]:
-        from offers.places import resolve
-
-        for place in value:
-            resolve(place)
-        return value
 
 
 class ChatSettings(Strict):
@@ -336,7 +286,7 @@ class Config(Strict):
         return self
 
     def source(self, name: str) -> SourceConfig:
-        from awardwatch.errors import UnknownSourceError
+        from offers.errors import UnknownSourceError
 
         for source in self.sources:
             if source.name == name:

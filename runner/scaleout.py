@@ -25,16 +25,16 @@ from urllib.parse import urljoin
 import httpx
 from pydantic import ValidationError
 
-from awardwatch.config import ScaleOutSettings, SourceConfig, secret
-from awardwatch.crawl import CrawlResult, result_from_stats, source_settings
-from awardwatch.errors import AwardwatchError
+from offers.errors import AwardwatchError
 from offers.model import Offer
+from runner.crawl import CrawlResult, result_from_stats, source_settings
+from settings.config import ScaleOutSettings, SourceConfig, secret
 
-log = logging.getLogger("awardwatch.scaleout")
+log = logging.getLogger("runner.scaleout")
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The packages a spider imports on a node (pyproject's ``packages.find.include``).
-PACKAGES = ("awardwatch", "offers", "scrapers", "notifiers", "storage")
+PACKAGES = ("offers", "runner", "scrapers", "settings", "notifiers", "storage")
 SETTINGS_MODULE = "scrapers.settings"
 #: Connection failures, error statuses and non-JSON answers: the node cannot serve, try another.
 UNREACHABLE = (httpx.TransportError, httpx.HTTPStatusError, ValueError)
