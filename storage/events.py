@@ -9,6 +9,7 @@ Which source shows an offer at what price is kept in ``sightings`` (storage/sigh
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -209,11 +210,13 @@ def mark_gone(
 
 def current(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """The live offers (not gone), sorted by program and miles."""
-    return list(
-        db.query(
-            "SELECT * FROM offers WHERE gone_since IS NULL"
-            " ORDER BY program, miles IS NULL, miles, key"
-        )
+    return list(each_current(db))
+
+
+def each_current(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
+    """``current`` one row at a time, for a caller that need not hold them all."""
+    return db.query(
+        "SELECT * FROM offers WHERE gone_since IS NULL ORDER BY program, miles IS NULL, miles, key"
     )
 
 

@@ -19,7 +19,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
-from storage.events import current
+from storage.events import each_current
 
 OFFER_FIELDS = [
     "program", "airline", "origin", "destination", "region", "depart_date", "travel_start",
@@ -114,7 +114,11 @@ class LocalSpreadsheet:
         book = Workbook(write_only=True)
         offers = 0
         for title, columns in WORKSHEETS.items():
-            count = _stream(book.create_sheet(title), columns, self._rows(db, title))
+            # the history's newest events keep their links, where Excel's cap cuts
+            skip = 0
+            if title == "Offers":
+                skip = db.execute("SELECT count(*) FROM events").fetchone()[0] - MAX_LINKS
+            count = _stream(book.create_sheet(title), columns, self._rows(db, title), skip)
             offers = count if title == "Offers" else offers
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(
@@ -133,13 +137,16 @@ class LocalSpreadsheet:
         if title == "Offers":
             return (event_row(e) for e in db.query("SELECT * FROM events ORDER BY id"))
         if title == "Current":
-            return (current_row(o) for o in current(db))
+            return (current_row(o) for o in each_current(db))
         latest = "SELECT * FROM (SELECT * FROM runs ORDER BY id DESC LIMIT ?) ORDER BY id"
         return (run_row(r) for r in db.query(latest, [self.runs_kept]))
 
 
-def _stream(sheet: Any, columns: list[str], rows: Iterable[dict[str, Any]]) -> int:
-    """Append a header and ``rows`` to a write-only sheet; return how many rows."""
+def _stream(
+    sheet: Any, columns: list[str], rows: Iterable[dict[str, Any]], unlinked: int = 0
+) -> int:
+    """Append a header and ``rows`` to a write-only sheet, the first ``unlinked`` rows and
+    those past ``MAX_LINKS`` links without links; return how many rows."""
     sheet.freeze_panes = "A2"
     header = []
     for column in columns:
@@ -147,25 +154,33 @@ def _stream(sheet: Any, columns: list[str], rows: Iterable[dict[str, Any]]) -> i
         cell.font = Font(bold=True)
         header.append(cell)
     sheet.append(header)
-    count = 0
+    count = links = 0
     for count, row in enumerate(rows, start=1):  # noqa: B007 (the count is the result)
         cells = []
         for column in columns:
             cell = WriteOnlyCell(sheet)
-            _set(cell, column, row.get(column))
+            links += _set(cell, column, row.get(column), count > unlinked and links < MAX_LINKS)
             cells.append(cell)
         sheet.append(cells)
     return count
 
 
-def _set(cell: Any, column: str, value: Any) -> None:
+#: Hyperlinks one worksheet may hold: Excel opens no sheet with more. Past them a link stays
+#: a plain URL (openpyxl also holds every link until the file is saved, about 2 KB each).
+MAX_LINKS = 65_530
+
+
+def _set(cell: Any, column: str, value: Any, link: bool = True) -> bool:
+    """Fill ``cell``; True when it became a hyperlink (only when ``link``)."""
     value = typed(column, value)
     if isinstance(value, str):
         cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
         cell.data_type = "s"  # text stays text: "=IMPORTXML(…)" must not become a formula
-        if column == "url" and value.startswith(("http://", "https://")):
+        if link and column == "url" and value.startswith(("http://", "https://")):
             cell.hyperlink = value
-        return
+            return True
+        return False
     cell.value = value
     if isinstance(value, date | datetime):
         cell.number_format = "yyyy-mm-dd hh:mm" if isinstance(value, datetime) else "yyyy-mm-dd"
+    return False

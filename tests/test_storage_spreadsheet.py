@@ -149,3 +149,16 @@ def test_the_runs_sheet_keeps_the_latest_runs(db, tmp_path):
     assert [row["message"].value for row in by_header(book["Runs"])] == ["run 4", "run 5", "run 6"]
     assert len(by_header(book["Offers"])) == 7  # every event stays
     assert db.execute("SELECT count(*) FROM runs").fetchone()[0] == 7
+
+
+def test_links_stop_at_what_excel_opens_and_urls_stay(db, tmp_path, monkeypatch):
+    monkeypatch.setattr("storage.spreadsheet.MAX_LINKS", 3)
+    record(db, [offer(n) for n in range(5)])
+    path = tmp_path / "offers.xlsx"
+    LocalSpreadsheet(path).write(db)
+    book = load_workbook(path)
+    offers, live = by_header(book["Offers"]), by_header(book["Current"])
+    # the history's newest events keep theirs; the live offers from the top
+    assert [bool(row["url"].hyperlink) for row in offers] == [False, False, True, True, True]
+    assert [bool(row["url"].hyperlink) for row in live] == [True, True, True, False, False]
+    assert all(row["url"].value.startswith("https://") for row in offers + live)
