@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_PORT := 8765
 
-.PHONY: install locks chromium demo run once panel screenshots test lint bench clean
+.PHONY: install locks chromium demo run once panel screenshots test lint bench bench-quick clean
 
 install: $(VENV)/.installed chromium
 
@@ -68,7 +68,10 @@ lint: install
 	$(BIN)/lint-imports
 
 bench: install
-	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@$(BIN)/python bench/run.py
+
+bench-quick: install
+	@$(BIN)/python bench/run.py --quick
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

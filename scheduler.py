@@ -13,17 +13,36 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from offers.errors import AwardwatchError, ConfigError
 from panel import add_arguments as add_panel_arguments
-from settings import config as config_module
+
+
+def _lazy_module(name: str) -> Any:
+    """``name``, imported when one of its attributes is first read."""
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    from settings import config as config_module
+else:
+    # loaded on first use: its models (and the offer and date code under them) cost more than
+    # `--help` may take
+    config_module = _lazy_module("settings.config")
 
 #: A run's outcome; errors exit with their class's ``exit_code`` (2 configuration or
 #: database, 3 busy).

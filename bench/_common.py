@@ -1,14 +1,19 @@
 """What the benchmarks share: the repository on sys.path, a local web server for generated
-pages, the reactor, and one way of printing a figure beside its baseline and the target."""
+pages, the reactor, paired rounds (A and B alternated, the median of per-round ratios), and
+one way of printing a figure as a row of the table ``bench/run.py`` collects: what was
+measured, the figure, its goal and whether it was met."""
 
 from __future__ import annotations
 
+import json
 import os
+import resource
 import socket
+import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +36,31 @@ class Figure:
     unit: str
 
 
+#: The prefix of the machine-readable line each row is also printed as, for bench/run.py.
+ROW_MARK = "@row "
+
+
+@dataclass
+class Row:
+    """One line of the benchmark table: what was measured, its figure, the goal, the verdict
+    (None: a figure with no goal of its own, shown for context)."""
+
+    name: str
+    figure: str
+    goal: str
+    met: bool | None
+
+    @property
+    def verdict(self) -> str:
+        return "-" if self.met is None else ("met" if self.met else "MISSED")
+
+
+def emit(row: Row) -> None:
+    """Print ``row`` for a reader and, marked, for the table runner."""
+    print(f"   {row.name}: {row.figure} (goal {row.goal}) -> {row.verdict}")
+    print(ROW_MARK + json.dumps(row.__dict__), flush=True)
+
+
 def report(
     title: str, ours: Figure, baseline: Figure, *, target: str, ratio: float, met: bool
 ) -> None:
@@ -40,6 +70,70 @@ def report(
         print(f"   {figure.label:<34} {figure.value:>12,.2f} {figure.unit}")
     print(f"   {'ratio':<34} {ratio:>12.3f}")
     print(f"   target: {target} -> {'MET' if met else 'MISSED'}", flush=True)
+    emit(Row(title, f"{ratio:.3f}x", target, met))
+
+
+@dataclass
+class Ratios:
+    """Per-round ratios of paired runs: B's cost over A's, or A's rate over B's."""
+
+    values: list[float]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    def inverse(self) -> Ratios:
+        """The same rounds as the other way's ratio (a time ratio as a rate ratio)."""
+        return Ratios([1 / value for value in self.values])
+
+    def __str__(self) -> str:
+        low, high = min(self.values), max(self.values)
+        return f"{self.median:.2f}x (min {low:.2f}, max {high:.2f}; {len(self.values)} rounds)"
+
+
+def paired(ours: Callable[[], float], baseline: Callable[[], float], rounds: int) -> Ratios:
+    """Run both ``rounds`` times, alternating which goes first; each returns seconds. The
+    ratio of a round is our time over the baseline's, so above 1 means slower."""
+    ratios = []
+    for number in range(rounds):
+        if number % 2:
+            theirs, mine = baseline(), ours()
+        else:
+            mine, theirs = ours(), baseline()
+        ratios.append(mine / theirs)
+        print(f"   round {number + 1}: ours {mine:.2f} s, baseline {theirs:.2f} s, "
+              f"ratio {ratios[-1]:.2f}", flush=True)  # fmt: skip
+    return Ratios(ratios)
+
+
+async def paired_async(
+    ours: Callable[[], Awaitable[float]], baseline: Callable[[], Awaitable[float]], rounds: int
+) -> Ratios:
+    """``paired`` for coroutine functions, on the running reactor."""
+    ratios = []
+    for number in range(rounds):
+        if number % 2:
+            theirs = await baseline()
+            mine = await ours()
+        else:
+            mine = await ours()
+            theirs = await baseline()
+        ratios.append(mine / theirs)
+        print(f"   round {number + 1}: ours {mine:.2f} s, baseline {theirs:.2f} s, "
+              f"ratio {ratios[-1]:.2f}", flush=True)  # fmt: skip
+    return Ratios(ratios)
+
+
+def cpu_seconds() -> float:
+    """User and system CPU of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_mib() -> float:
+    """The highest resident memory of this process so far, MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def free_port() -> int:

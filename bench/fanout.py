@@ -4,12 +4,13 @@ a local Bot API that enforces Telegram's limits exactly where Telegram does, on 
 messages in any second overall, one a second per chat, 20 in any minute per group; past them
 it answers 429 with ``retry_after``. The baseline is the rate those limits allow.
 
-    .venv/bin/python bench/fanout.py [--private 36] [--groups 8] [--messages 30]
+    .venv/bin/python bench/fanout.py [--private 36] [--groups 8] [--messages 30] [--latency 0.2]
 
-Each private chat gets ``--messages`` alerts and each group 19 (one minute's worth), one
-message each (``batch_size = 1``); with this many chats the overall limit is the one that
-binds. Target: every alert delivered in the one pass, no 429, at least 90% of the allowed
-rate.
+Every API call takes ``--latency`` seconds to answer (200 ms by default, a far-away bot's
+round trip), counted by the limits on arrival. Each private chat gets ``--messages`` alerts
+and each group 19 (one minute's worth), one message each (``batch_size = 1``); with this many
+chats the overall limit is the one that binds. Target: every alert delivered in the one
+pass, no 429, at least 90% of the allowed rate.
 """
 
 from __future__ import annotations
@@ -57,8 +58,9 @@ TOKEN_ENV = "AWARDWATCH_BENCH_TELEGRAM_TOKEN"
 class LimitedTelegram(FakeTelegram):
     """The fake Bot API, with Telegram's flood control on sendMessage."""
 
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
         super().__init__()
+        self.latency = latency
         self.recent: deque[float] = deque()
         self.last_to: dict[str, float] = {}
         self.group_recent: dict[str, deque[float]] = {}
@@ -71,6 +73,7 @@ class LimitedTelegram(FakeTelegram):
         if path.endswith("/sendMessage"):
             chat = str(_params_chat(content_type, body))
             wait = self._admit(chat, time.monotonic())
+            time.sleep(self.latency)  # the network's round trip, after Telegram counted it
             if wait > 0:
                 return 429, _error(429, f"Too Many Requests: retry after {int(wait) + 1}",
                                    {"retry_after": int(wait) + 1})  # fmt: skip
@@ -112,10 +115,10 @@ class Counts:
     span: float
 
 
-def serve_apart(ready: Any) -> None:
+def serve_apart(ready: Any, latency: float) -> None:
     """Run the limited Bot API in its own process (forked), so it does not share the
     bot's interpreter lock; report what it counted when told to stop."""
-    with LimitedTelegram() as api:
+    with LimitedTelegram(latency) as api:
         ready.send(api.base_url)
         ready.recv()
         span = (api.last or 0) - (api.first or 0)
@@ -164,12 +167,16 @@ def main() -> None:
     parser.add_argument("--private", type=int, default=36, help="private chats")
     parser.add_argument("--groups", type=int, default=8, help="group chats")
     parser.add_argument("--messages", type=int, default=30, help="alerts per private chat")
+    parser.add_argument("--latency", type=float, default=0.2,
+                        help="seconds of round trip each API call takes (default 0.2)")  # fmt: skip
     args = parser.parse_args()
     quiet_logs()
     os.environ[TOKEN_ENV] = TOKEN
     chats = chats_of(args.private, args.groups, args.messages)
     ours, theirs = multiprocessing.get_context("fork").Pipe()
-    server = multiprocessing.get_context("fork").Process(target=serve_apart, args=(theirs,))
+    server = multiprocessing.get_context("fork").Process(
+        target=serve_apart, args=(theirs, args.latency)
+    )
     server.start()
     with tempfile.TemporaryDirectory(prefix="bench-fanout-") as folder:
         db = connect(Path(folder) / "bench.db")
@@ -187,7 +194,8 @@ def main() -> None:
           f"{counts.refused} answered 429, drain took {seconds:.1f} s")  # fmt: skip
     ratio = rate / allowed
     report(
-        f"fan-out, {len(chats):,} alerts to {args.private} private chats and {args.groups} groups",
+        f"fan-out at {args.latency * 1000:.0f} ms round trip, {len(chats):,} alerts to "
+        f"{args.private} private chats and {args.groups} groups",
         Figure("outbox drain → Telegram notifier", rate, "messages/s"),
         Figure("rate Telegram's limits allow", allowed, "messages/s"),
         target="every alert in one pass, no 429, at least 90% of the allowed rate",

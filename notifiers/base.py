@@ -5,6 +5,7 @@ went instead of raising."""
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -274,6 +275,12 @@ class NoOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: Slowest answer, in seconds, at which a notifier still keeps its overall rate; and the
+#: bounds of the chats it serves at once to do so.
+ROUND_TRIP = 2.0
+MIN_IN_FLIGHT, MAX_IN_FLIGHT = 4, 128
+
+
 class Notifier:
     """Base class of notifier plugins. Subclasses set the class attributes and ``send``."""
 
@@ -293,9 +300,10 @@ class Notifier:
     group_period: ClassVar[float] = 60.0
     #: Offers in one message before they are folded into a digest.
     digest_after: ClassVar[int] = 5
-    #: Most events handed to one ``send``, and chats served at the same time.
+    #: Most events handed to one ``send``.
     batch_size: ClassVar[int] = 20
-    concurrency: ClassVar[int] = 4
+    #: Chats served at the same time; None: as many as the rate needs (``in_flight``).
+    concurrency: ClassVar[int | None] = None
     #: Failed tries after which a delivery becomes a dead letter.
     max_attempts: ClassVar[int] = 8
     Options: ClassVar[type[BaseModel]] = NoOptions
@@ -315,6 +323,18 @@ class Notifier:
             (self.group_rate, self.group_period) if self.group_rate else None,
             self.rate_ceiling,
         )
+
+    def in_flight(self) -> int:
+        """Chats served at the same time: the configured ``concurrency``, or enough to keep
+        the overall rate while each message takes up to ``ROUND_TRIP`` seconds to answer (a
+        fixed few would cap the rate by latency: 4 at 200 ms allow 20 a second); the rate
+        limits pace them, not this."""
+        if self.concurrency is not None:
+            return self.concurrency
+        rate = self.rate_ceiling or self.rate_per_second
+        if rate is None:
+            return MIN_IN_FLIGHT
+        return max(MIN_IN_FLIGHT, min(MAX_IN_FLIGHT, math.ceil(rate * ROUND_TRIP)))
 
     def attach(self, audience: Audience) -> None:
         """The subscribers this notifier's bot takes, to send to and keep up to date."""

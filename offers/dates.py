@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -401,8 +404,28 @@ def _last_day(day: date, end: _End) -> date:
 _NATURAL_LENGTH = 100
 
 
+class SlowDate(Exception):  # noqa: N818 - a signal to the caller, not a failure
+    """The date needs the slow reader (dateparser): read it where waiting is harmless"""
+
+
+_FAST_ONLY: ContextVar[bool] = ContextVar("fast_only", default=False)
+
+
+@contextmanager
+def fast_only() -> Iterator[None]:
+    """Within, text only dateparser could read raises SlowDate instead: an event loop reads
+    the common forms itself and hands the rest to a worker thread."""
+    token = _FAST_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _FAST_ONLY.reset(token)
+
+
 def _natural(text: str, seen: date) -> date:
     """Words with no day, month or year in them ("tomorrow", "next Friday"), via dateparser."""
+    if _FAST_ONLY.get():
+        raise SlowDate(text)
     import dateparser
     from dateparser.search import search_dates
 

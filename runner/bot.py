@@ -43,7 +43,7 @@ def build_sinks(config: Config) -> list[Sink]:
         from storage.sheets import GoogleSheet
 
         return [GoogleSheet(config.sheets)]
-    return [LocalSpreadsheet(config.spreadsheet.path)]
+    return [LocalSpreadsheet(config.spreadsheet.path, config.spreadsheet.runs_kept)]
 
 
 class Bot:

@@ -103,7 +103,7 @@ async def _drain_target(
     max_attempts: int,
     owner: str,
 ) -> None:
-    slots = asyncio.Semaphore(notifier.concurrency)
+    slots = asyncio.Semaphore(notifier.in_flight())
     chats = []
     for chat, rows in outbox.by_chat(outbox.pending(db, notifier.name)):
         if not outbox.is_due(rows[0], clock()):

@@ -39,7 +39,9 @@ DEFAULT_CONFIG = "config.toml"
 
 #: The HTTP cache of every crawl: conditional requests, an unchanged page costs a 304.
 CACHE_POLICY = "scrapers.httpcache.RevalidatingPolicy"
-CACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
+#: One SQLite file; entries expire a week after a run last fetched or revalidated them.
+CACHE_STORAGE = "scrapers.cachestore.SqliteCacheStorage"
+CACHE_EXPIRY_SECONDS = 7 * 24 * 3600
 
 #: Chromium flags for a server: no sandbox as root, and no calls home on a closed network.
 CHROMIUM_ARGS = [
@@ -113,16 +115,20 @@ CRAWL_SETTINGS: dict[str, Any] = {
     "HTTPCACHE_ENABLED": True,
     "HTTPCACHE_POLICY": CACHE_POLICY,
     "HTTPCACHE_STORAGE": CACHE_STORAGE,
+    "HTTPCACHE_EXPIRATION_SECS": CACHE_EXPIRY_SECONDS,
     "HTTPCACHE_IGNORE_HTTP_CODES": [401, 403, 429, 500, 502, 503, 504],
 }
 
-#: Components (path, order) the add-on switches on.
-COMPONENTS: dict[str, tuple[str, int]] = {
+#: Components (setting, path, order) the add-on switches on (an order of None: off).
+COMPONENTS: list[tuple[str, str, int | None]] = [
     # http(s) only, no private addresses, no body over DOWNLOAD_MAXSIZE (decompressed too)
-    "DOWNLOADER_MIDDLEWARES": ("scrapers.middlewares.FetchPolicy", 50),
-    "ITEM_PIPELINES": ("scrapers.pipelines.OfferPipeline", 100),
-    "EXTENSIONS": ("scrapers.extensions.JobStats", 500),
-}
+    ("DOWNLOADER_MIDDLEWARES", "scrapers.middlewares.FetchPolicy", 50),
+    ("ITEM_PIPELINES", "scrapers.pipelines.OfferPipeline", 100),
+    ("EXTENSIONS", "scrapers.extensions.JobStats", 500),
+    # a 304 lowers the crawl delay as a 200 does (scrapers/httpcache.py)
+    ("EXTENSIONS", "scrapy.extensions.throttle.AutoThrottle", None),
+    ("EXTENSIONS", "scrapers.httpcache.RevalidatingAutoThrottle", 0),
+]
 
 
 @dataclass(frozen=True)
@@ -235,6 +241,6 @@ class CrawlSettings:
             config = None
         for name, value in {**CRAWL_SETTINGS, **config_settings(config)}.items():
             settings.set(name, value, priority="addon")
-        for name, (component, order) in COMPONENTS.items():
+        for name, component, order in COMPONENTS:
             # setdefault: a project that sets the component itself (or None, off) keeps its own
             settings.setdefault_in_component_priority_dict(name, load_object(component), order)

@@ -3,7 +3,9 @@ a 304, not a full download."""
 
 from __future__ import annotations
 
+from scrapy.core.downloader import Slot
 from scrapy.extensions.httpcache import RFC2616Policy
+from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http import Request, Response
 
 _VALIDATORS = (b"ETag", b"Last-Modified")
@@ -44,3 +46,15 @@ class RevalidatingPolicy(RFC2616Policy):
     ) -> bool:
         # only the server's own "not modified"; a 5xx is a failed run, not yesterday's page
         return response.status == 304
+
+
+class RevalidatingAutoThrottle(AutoThrottle):
+    """AutoThrottle that lets a 304 lower the delay as a 200 does. Scrapy's never lowers it on a
+    status other than 200 (error pages are small and fast, and would speed the crawl up against
+    a struggling site); but a 304 is the server's full answer to a revalidation, so without this
+    a repeat run over unchanged pages keeps the start delay (a second a page) to the end."""
+
+    def _adjust_delay(self, slot: Slot, latency: float, response: Response) -> None:
+        if response.status == 304:
+            response = response.replace(status=200)
+        super()._adjust_delay(slot, latency, response)

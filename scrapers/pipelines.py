@@ -12,7 +12,10 @@ from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
+from twisted.internet.defer import Deferred
+from twisted.internet.threads import deferToThread
 
+from offers.dates import SlowDate, fast_only
 from offers.errors import InvalidOffer
 from offers.model import Offer, make_offer, rejection_code
 
@@ -40,10 +43,20 @@ class OfferPipeline:
     def from_crawler(cls, crawler: Crawler) -> OfferPipeline:
         return cls(crawler)
 
-    def process_item(self, item: Any, spider: Spider | None = None) -> Offer:
+    def process_item(self, item: Any, spider: Spider | None = None) -> Offer | Deferred[Offer]:
+        """The offer of ``item``; a date only dateparser reads (tens of milliseconds) is read
+        on a worker thread, so the crawl's event loop never waits for it."""
         if isinstance(item, Offer):
             return item
-        offer = validated(ItemAdapter(item).asdict(), self.stats)
+        raw = ItemAdapter(item).asdict()
+        try:
+            with fast_only():
+                return self._offer(raw)
+        except SlowDate:
+            return deferToThread(self._offer, raw)
+
+    def _offer(self, raw: dict[str, Any]) -> Offer:
+        offer = validated(raw, self.stats)
         if offer is None:
             raise DropItem("rejected offer", log_level="DEBUG")
         return offer

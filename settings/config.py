@@ -80,6 +80,9 @@ class DedupeSettings(Strict):
 
 class SpreadsheetSettings(Strict):
     path: Path = Path("data/offers.xlsx")
+    runs_kept: int = Field(
+        default=1000, ge=1, description="latest runs the Runs worksheet shows (all stay in the db)"
+    )
 
 
 class SheetsSettings(Strict):

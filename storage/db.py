@@ -231,6 +231,37 @@ def _chat_inbox(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX chat_inbox_pending ON chat_inbox (done, id)")
 
 
+#: Changes the subscriber change log keeps; an index further behind than this is rebuilt.
+CHANGES_KEPT = 10_000
+
+
+def _subscriber_changes(db: sqlite_utils.Database) -> None:
+    # Which subscriber each change to subscribers or watches touched, written by triggers in
+    # the writer's own transaction (so from any process, and gone with a rollback): a cached
+    # watch index re-reads only those subscribers. The latest CHANGES_KEPT are kept.
+    db.execute(
+        "CREATE TABLE subscriber_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " subscriber_id INTEGER NOT NULL)"
+    )
+    log = "INSERT INTO subscriber_changes (subscriber_id) VALUES"
+    triggers = {
+        "subscribers_insert_logged AFTER INSERT ON subscribers": f"{log} (NEW.id);",
+        "subscribers_update_logged AFTER UPDATE OF target, chat, status, paused ON subscribers":
+            f"{log} (OLD.id); {log} (NEW.id);",
+        "subscribers_delete_logged AFTER DELETE ON subscribers": f"{log} (OLD.id);",
+        "subscriber_watches_insert_logged AFTER INSERT ON subscriber_watches":
+            f"{log} (NEW.subscriber_id);",
+        "subscriber_watches_update_logged AFTER UPDATE ON subscriber_watches":
+            f"{log} (OLD.subscriber_id); {log} (NEW.subscriber_id);",
+        "subscriber_watches_delete_logged AFTER DELETE ON subscriber_watches":
+            f"{log} (OLD.subscriber_id);",
+        "subscriber_changes_trimmed AFTER INSERT ON subscriber_changes":
+            f"DELETE FROM subscriber_changes WHERE seq <= NEW.seq - {CHANGES_KEPT};",
+    }  # fmt: skip
+    for head, body in triggers.items():
+        db.execute(f"CREATE TRIGGER {head} BEGIN {body} END")
+
+
 #: Schema changes in order. Append only.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _initial,
@@ -242,6 +273,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _outbox_claims,
     _subscriber_service,
     _chat_inbox,
+    _subscriber_changes,
 ]
 
 

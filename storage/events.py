@@ -9,6 +9,7 @@ Which source shows an offer at what price is kept in ``sightings`` (storage/sigh
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -95,14 +96,35 @@ def observe_all(
 
     Writes in a few batched statements, inside the caller's transaction
     (``storage.db.transaction``), which also makes the event ids assigned here safe."""
-    stamp = now.isoformat()
     keyed = [(offer.key, offer, rules, False) for offer, rules in seen]
     if announcements:
         keyed = identity.match(db, keyed, _stored(db, [key for key, *_ in keyed]))
+    first_id = (db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0] or 0) + 1
+    events: list[Event] = []
+    # a slice at a time: the stored rows and the rows to write of 100,000 offers at once
+    # would take gigabytes; keys are unique, so one slice's writes never touch another's
+    for start in range(0, len(keyed), OBSERVE_CHUNK):
+        chunk = keyed[start : start + OBSERVE_CHUNK]
+        events += _observe(db, chunk, run_id, now, settings, first_id + len(events))
+    return events
+
+
+#: Offers observed in one slice of ``observe_all``.
+OBSERVE_CHUNK = 2000
+
+
+def _observe(
+    db: sqlite_utils.Database,
+    keyed: list[tuple[str, Offer, list[str], bool]],
+    run_id: int,
+    now: datetime,
+    settings: DedupeSettings,
+    next_id: int,
+) -> list[Event]:
+    stamp = now.isoformat()
     keys = [key for key, *_ in keyed]
     stored = _stored(db, keys)
     seen_by = sightings.load(db, keys)
-    next_id = (db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0] or 0) + 1
     fresh: list[list[Any]] = []
     updates: list[list[Any]] = []
     refreshed: list[list[Any]] = []
@@ -188,11 +210,13 @@ def mark_gone(
 
 def current(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """The live offers (not gone), sorted by program and miles."""
-    return list(
-        db.query(
-            "SELECT * FROM offers WHERE gone_since IS NULL"
-            " ORDER BY program, miles IS NULL, miles, key"
-        )
+    return list(each_current(db))
+
+
+def each_current(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
+    """``current`` one row at a time, for a caller that need not hold them all."""
+    return db.query(
+        "SELECT * FROM offers WHERE gone_since IS NULL ORDER BY program, miles IS NULL, miles, key"
     )
 
 

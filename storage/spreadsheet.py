@@ -8,17 +8,18 @@ import glob
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
-from storage.events import current
+from storage.events import each_current
 
 OFFER_FIELDS = [
     "program", "airline", "origin", "destination", "region", "depart_date", "travel_start",
@@ -36,6 +37,8 @@ TIME_COLUMNS = {"at", "started", "finished", "first_seen", "last_seen"}
 NUMBER_COLUMNS = {"miles", "previous_miles", "taxes", "discount_pct", "seats", "best_miles",
                   "event_id", "run_id", "items", "offers", "events", "errors"}  # fmt: skip
 WORKSHEETS = {"Offers": OFFERS_COLUMNS, "Current": CURRENT_COLUMNS, "Runs": RUNS_COLUMNS}
+#: Runs the Runs worksheet shows by default: the latest ones (every run stays in the database).
+RUNS_KEPT = 1000
 
 
 def event_row(event: dict[str, Any]) -> dict[str, Any]:
@@ -82,21 +85,6 @@ def typed(column: str, value: Any) -> Any:
     return str(value)
 
 
-@dataclass
-class SheetData:
-    offers: list[dict[str, Any]]
-    current: list[dict[str, Any]]
-    runs: list[dict[str, Any]]
-
-    @classmethod
-    def read(cls, db: sqlite_utils.Database) -> SheetData:
-        return cls(
-            offers=[event_row(e) for e in db.query("SELECT * FROM events ORDER BY id")],
-            current=[current_row(o) for o in current(db)],
-            runs=[run_row(r) for r in db.query("SELECT * FROM runs ORDER BY id")],
-        )
-
-
 class LocalSpreadsheet:
     """The spreadsheet as an XLSX file, rewritten whole (atomically) from the database, in
     time linear in its rows. A half-written temporary file left by a killed process is
@@ -104,8 +92,9 @@ class LocalSpreadsheet:
 
     name = "spreadsheet"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, runs_kept: int = RUNS_KEPT) -> None:
         self.path = Path(path)
+        self.runs_kept = runs_kept
         self.remove_leftovers()
 
     @property
@@ -120,12 +109,17 @@ class LocalSpreadsheet:
             leftover.unlink(missing_ok=True)
 
     def write(self, db: sqlite_utils.Database) -> int:
-        data = SheetData.read(db)
-        book = Workbook()
-        book.remove(book.active)  # type: ignore[arg-type]
-        rows = {"Offers": data.offers, "Current": data.current, "Runs": data.runs}
+        """Write the workbook row by row from the database (openpyxl's write-only mode keeps
+        no sheet in memory); the Runs sheet shows the latest ``runs_kept`` runs."""
+        book = Workbook(write_only=True)
+        offers = 0
         for title, columns in WORKSHEETS.items():
-            _fill(book.create_sheet(title), columns, rows[title])
+            # the history's newest events keep their links, where Excel's cap cuts
+            skip = 0
+            if title == "Offers":
+                skip = db.execute("SELECT count(*) FROM events").fetchone()[0] - MAX_LINKS
+            count = _stream(book.create_sheet(title), columns, self._rows(db, title), skip)
+            offers = count if title == "Offers" else offers
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(
             dir=self.path.parent, prefix=self._temporary_prefix, suffix=".tmp"
@@ -137,28 +131,56 @@ class LocalSpreadsheet:
         finally:
             if os.path.exists(temporary):
                 os.unlink(temporary)
-        return len(data.offers)
+        return offers
+
+    def _rows(self, db: sqlite_utils.Database, title: str) -> Iterator[dict[str, Any]]:
+        if title == "Offers":
+            return (event_row(e) for e in db.query("SELECT * FROM events ORDER BY id"))
+        if title == "Current":
+            return (current_row(o) for o in each_current(db))
+        latest = "SELECT * FROM (SELECT * FROM runs ORDER BY id DESC LIMIT ?) ORDER BY id"
+        return (run_row(r) for r in db.query(latest, [self.runs_kept]))
 
 
-def _fill(sheet: Any, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    sheet.append(columns)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+def _stream(
+    sheet: Any, columns: list[str], rows: Iterable[dict[str, Any]], unlinked: int = 0
+) -> int:
+    """Append a header and ``rows`` to a write-only sheet, the first ``unlinked`` rows and
+    those past ``MAX_LINKS`` links without links; return how many rows."""
     sheet.freeze_panes = "A2"
-    # the row number is counted here: asking the sheet (max_row) scans every cell, each time
-    for number, row in enumerate(rows, start=2):
-        for index, column in enumerate(columns, start=1):
-            _set(sheet.cell(row=number, column=index), column, row.get(column))
+    header = []
+    for column in columns:
+        cell = WriteOnlyCell(sheet, value=column)
+        cell.font = Font(bold=True)
+        header.append(cell)
+    sheet.append(header)
+    count = links = 0
+    for count, row in enumerate(rows, start=1):  # noqa: B007 (the count is the result)
+        cells = []
+        for column in columns:
+            cell = WriteOnlyCell(sheet)
+            links += _set(cell, column, row.get(column), count > unlinked and links < MAX_LINKS)
+            cells.append(cell)
+        sheet.append(cells)
+    return count
 
 
-def _set(cell: Any, column: str, value: Any) -> None:
+#: Hyperlinks one worksheet may hold: Excel opens no sheet with more. Past them a link stays
+#: a plain URL (openpyxl also holds every link until the file is saved, about 2 KB each).
+MAX_LINKS = 65_530
+
+
+def _set(cell: Any, column: str, value: Any, link: bool = True) -> bool:
+    """Fill ``cell``; True when it became a hyperlink (only when ``link``)."""
     value = typed(column, value)
     if isinstance(value, str):
         cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
         cell.data_type = "s"  # text stays text: "=IMPORTXML(…)" must not become a formula
-        if column == "url" and value.startswith(("http://", "https://")):
+        if link and column == "url" and value.startswith(("http://", "https://")):
             cell.hyperlink = value
-        return
+            return True
+        return False
     cell.value = value
     if isinstance(value, date | datetime):
         cell.number_format = "yyyy-mm-dd hh:mm" if isinstance(value, datetime) else "yyyy-mm-dd"
+    return False

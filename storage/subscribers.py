@@ -9,10 +9,13 @@ takes any offer. A subscriber gets an offer when any of its watches matches it.
 
 from __future__ import annotations
 
-import bisect
 import calendar
 import json
-from collections.abc import Iterable
+import sqlite3
+import threading
+import weakref
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -210,135 +213,336 @@ def remove_watch(db: sqlite_utils.Database, target: str, chat: str, number: int)
     return gone
 
 
-class PlaceIndex:
-    """Bit sets of watches by place, reproducing ``Place.overlaps`` exactly: a watch's country
-    or region takes every place in its countries; its airport or city takes its own airports,
-    and places as wide as a country (an offer "to Europe") that contain them."""
+#: The key of watches that leave a criterion open (any cabin, any month, from anywhere).
+ANY = "*"
+#: The limit of a watch without most miles, in the index's array of limits.
+NO_LIMIT = 2**62
+Key = tuple[str, ...]
 
-    def __init__(self) -> None:
-        self.anywhere = 0
-        self.wide: dict[str, int] = {}  # country -> watches naming a country or region there
-        self.narrow_countries: dict[str, int] = {}  # country -> watches naming airports there
-        self.narrow_airports: dict[str, int] = {}  # airport -> watches naming it
 
-    def add(self, places: list[str], bit: int) -> None:
-        if not places:
-            self.anywhere |= bit
-        for written in places:
-            place = resolve(written)
-            if place.airports is None:
-                _put(self.wide, place.countries, bit)
-            else:
-                _put(self.narrow_countries, place.countries, bit)
-                _put(self.narrow_airports, place.airports, bit)
-
-    def bits(self, written: str | None) -> int:
-        place = try_resolve(written)
-        if place is None:
-            return self.anywhere
-        found = self.anywhere | _get(self.wide, place.countries)
+def _place_keys(side: str, places: list[str]) -> Iterator[Key]:
+    """Where a watch's places file it, reproducing ``Place.overlaps`` exactly: a country or
+    region takes every place in its countries; an airport or city takes its own airports, and
+    places as wide as a country (an offer "to Europe") that contain them."""
+    if not places:
+        yield (side, ANY)
+    for written in places:
+        place = resolve(written)
         if place.airports is None:
-            return found | _get(self.narrow_countries, place.countries)
-        return found | _get(self.narrow_airports, place.airports)
+            yield from ((side, "wide", country) for country in place.countries)
+        else:
+            yield from ((side, "country", country) for country in place.countries)
+            yield from ((side, "airport", airport) for airport in place.airports)
+
+
+def watch_keys(watch: Watch) -> set[Key]:
+    """Every bit set of the index that holds ``watch``."""
+    keys = set(_place_keys("from", watch.origins)) | set(_place_keys("to", watch.destinations))
+    keys |= {("cabin", cabin) for cabin in watch.cabins} or {("cabin", ANY)}
+    keys |= {("month", month) for month in watch.months} or {("month", ANY)}
+    return keys
+
+
+def _bits(positions: list[int], size: int) -> int:
+    flags = numpy.zeros(size, dtype=numpy.uint8)
+    flags[positions] = 1
+    return int.from_bytes(numpy.packbits(flags, bitorder="little").tobytes(), "little")
 
 
 class WatchIndex:
     """Every live watch of one target, indexed so that matching an offer costs set operations,
-    not a loop over the watches: bit sets (Python ints, one bit per watch) by cabin, origin,
-    destination, travel month and most miles, intersected per offer; the matching bits become
-    chats in one vectorized step."""
+    not a loop over the watches: one bit per watch in sets (Python ints) by cabin, origin,
+    destination and travel month, one set per value people name, so memory grows with the
+    watches times the values named, not with the watches squared; most miles is one array,
+    checked only for the watches the sets let through. A change to one subscriber replaces
+    that subscriber's watches (``replace``), no rebuild: a dropped watch's bit is cleared from
+    ``alive`` and a new watch takes the next bit."""
 
-    def __init__(self, rows: Iterable[dict[str, Any]]) -> None:
-        chats: list[str] = []
-        self.cabins: dict[str, int] = {}
-        self.months: dict[str, int] = {}
-        self.origins, self.destinations = PlaceIndex(), PlaceIndex()
-        self.any_cabin = self.any_month = self.any_miles = 0
-        limits: list[tuple[int, int]] = []
+    def __init__(self, rows: Iterable[dict[str, Any]] = ()) -> None:
+        self.chats: list[str] = []
+        self.owners = array("q")  # subscriber id per bit, to list chats in subscriber order
+        self.limits = array("q")  # most miles per bit
+        self.positions: dict[int, list[int]] = {}  # subscriber id -> its live bits
+        self.dead = 0
+        self.in_order = True  # bits in subscriber order (false once a change appends one)
+        self._chat_array: Any = None  # self.chats as a numpy array, made when first needed
+        pending: dict[Key, list[int]] = {}
         for row in rows:
-            watch, bit = Watch.from_row(row), 1 << len(chats)
-            chats.append(row["chat"])
-            self.any_cabin |= _put(self.cabins, watch.cabins, bit) if watch.cabins else bit
-            self.any_month |= _put(self.months, watch.months, bit) if watch.months else bit
-            self.origins.add(watch.origins, bit)
-            self.destinations.add(watch.destinations, bit)
-            if watch.max_miles is None:
-                self.any_miles |= bit
-            else:
-                limits.append((watch.max_miles, bit))
-        self.chats = numpy.array(chats, dtype=object)
-        limits.sort()
-        self.limits = [limit for limit, _ in limits]
-        # at_least[i]: the watches whose most miles is limits[i] or more
-        self.at_least = [0] * (len(limits) + 1)
-        for i in range(len(limits) - 1, -1, -1):
-            self.at_least[i] = self.at_least[i + 1] | limits[i][1]
+            watch = Watch.from_row(row)
+            position = self._append(row["subscriber_id"], row["chat"], watch)
+            for key in watch_keys(watch):
+                pending.setdefault(key, []).append(position)
+        size = len(self.chats)
+        self.sets: dict[Key, int] = {key: _bits(at, size) for key, at in pending.items()}
+        self.alive = (1 << size) - 1
+
+    def _append(self, subscriber: int, chat: str, watch: Watch) -> int:
+        position = len(self.chats)
+        self.chats.append(chat)
+        self.owners.append(subscriber)
+        self.limits.append(NO_LIMIT if watch.max_miles is None else watch.max_miles)
+        self.positions.setdefault(subscriber, []).append(position)
+        return position
+
+    def add(self, subscriber: int, chat: str, watch: Watch) -> None:
+        self.in_order = self.in_order and subscriber >= (self.owners[-1] if self.owners else 0)
+        self._chat_array = None
+        bit = 1 << self._append(subscriber, chat, watch)
+        for key in watch_keys(watch):
+            self.sets[key] = self.sets.get(key, 0) | bit
+        self.alive |= bit
+
+    def drop(self, subscriber: int) -> None:
+        gone = 0
+        for position in self.positions.pop(subscriber, []):
+            gone |= 1 << position
+            self.dead += 1
+        self.alive &= ~gone
+
+    def replace(self, subscriber: int, chat: str, watches: Iterable[Watch]) -> None:
+        """``subscriber``'s live watches are now ``watches`` (none: it gets nothing)."""
+        self.drop(subscriber)
+        for watch in watches:
+            self.add(subscriber, chat, watch)
+
+    def _any(self, keys: Iterable[Key]) -> int:
+        bits = 0
+        for key in keys:
+            bits |= self.sets.get(key, 0)
+        return bits
+
+    def _place(self, side: str, written: str | None) -> int:
+        place = try_resolve(written)
+        found = self.sets.get((side, ANY), 0)
+        if place is None:
+            return found
+        found |= self._any((side, "wide", country) for country in place.countries)
+        if place.airports is None:
+            return found | self._any((side, "country", country) for country in place.countries)
+        return found | self._any((side, "airport", airport) for airport in place.airports)
 
     def candidates(self, offer: Offer) -> int:
-        """The watches that match ``offer``, as a bit set."""
-        bits = self.any_cabin | self.cabins.get(offer.cabin or "", 0)
-        bits &= self.origins.bits(offer.origin) & self.destinations.bits(offer.destination)
-        bits &= self.any_month | _by_month(self.months, offer)
-        cheap_enough = self.any_miles
-        if offer.miles is not None:
-            cheap_enough |= self.at_least[bisect.bisect_left(self.limits, offer.miles)]
-        return bits & cheap_enough
+        """The watches that match ``offer`` on everything but miles, as a bit set."""
+        bits = self.alive & self._any([("cabin", ANY), ("cabin", offer.cabin or "")])
+        for side, written in (("from", offer.origin), ("to", offer.destination)):
+            if bits:
+                bits &= self._place(side, written)
+        if bits:
+            bits &= self._any([("month", ANY), *_offer_months(offer)])
+        return bits
 
     def matching(self, offer: Offer) -> list[str]:
         bits = self.candidates(offer)
         if not bits:
             return []
-        size = len(self.chats)
-        packed = numpy.frombuffer(bits.to_bytes((size + 7) // 8, "little"), dtype=numpy.uint8)
-        positions = numpy.unpackbits(packed, bitorder="little")[:size].nonzero()[0]
-        return list(dict.fromkeys(self.chats[positions].tolist()))
+        positions = _positions(bits, len(self.chats))
+        limits = numpy.frombuffer(self.limits, dtype=numpy.int64)[positions]
+        if offer.miles is None:  # an offer without a price only suits watches without a cap
+            positions = positions[limits == NO_LIMIT]
+        else:
+            positions = positions[limits >= offer.miles]
+        owners = numpy.frombuffer(self.owners, dtype=numpy.int64)[positions]
+        if not self.in_order:
+            order = numpy.argsort(owners, kind="stable")
+            positions, owners = positions[order], owners[order]
+        # one chat per subscriber, however many of its watches matched
+        first = numpy.ones(len(owners), dtype=bool)
+        first[1:] = owners[1:] != owners[:-1]
+        if self._chat_array is None:
+            self._chat_array = numpy.array(self.chats, dtype=object)
+        chats: list[str] = self._chat_array[positions[first]].tolist()
+        return chats
 
 
-def _put(index: dict[str, int], keys: Iterable[str], bit: int) -> int:
-    for key in keys:
-        index[key] = index.get(key, 0) | bit
-    return 0
+def _positions(bits: int, size: int) -> Any:
+    """The positions of the set bits of ``bits``, ascending, as a numpy array: only the bytes
+    that hold a set bit are unpacked."""
+    packed = numpy.frombuffer(bits.to_bytes((size + 7) // 8, "little"), dtype=numpy.uint8)
+    busy = packed.nonzero()[0]
+    unpacked = numpy.unpackbits(packed[busy, None], axis=1, bitorder="little")
+    rows, columns = unpacked.nonzero()
+    return busy[rows] * 8 + columns
 
 
-def _get(index: dict[str, int], keys: Iterable[str]) -> int:
-    bits = 0
-    for key in keys:
-        bits |= index.get(key, 0)
-    return bits
-
-
-def _by_month(index: dict[str, int], offer: Offer) -> int:
+def _offer_months(offer: Offer) -> list[Key]:
+    """The index keys of the months an offer's travel window touches."""
     start = offer.travel_start or offer.depart_date
     end = offer.travel_end or offer.depart_date
     if start is None or end is None:
-        return 0  # an offer without dates cannot promise a month
-    bits, year, month = 0, start.year, start.month
+        return []  # an offer without dates cannot promise a month
+    keys: list[Key] = []
+    year, month = start.year, start.month
     for _ in range(36):  # a travel window longer than three years is not a window
-        bits |= index.get(f"{year:04d}-{month:02d}", 0)
+        keys.append(("month", f"{year:04d}-{month:02d}"))
         if (year, month) >= (end.year, end.month):
             break
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return bits
+    return keys
 
 
-_INDEXES: dict[tuple[int, str], tuple[int, WatchIndex]] = {}
+_LIVE_WATCHES = (
+    "SELECT s.chat, w.* FROM subscriber_watches w JOIN subscribers s ON s.id = w.subscriber_id"
+    " WHERE s.target = ? AND s.status = ? AND s.paused = 0"
+)
+
+
+class _Reader:
+    """What the index is built from: the committed state of the database. A file database is
+    read through a connection of its own, so a change that a transaction of the caller has
+    made but not committed (and may roll back) never reaches an index; an in-memory one
+    exists on the caller's connection only and is read there, outside transactions."""
+
+    def __init__(self, db: sqlite_utils.Database, path: str) -> None:
+        self.lock = threading.Lock()
+        self.db = weakref.proxy(db)
+        self.own: sqlite3.Connection | None = None
+        if path:
+            self.own = sqlite3.connect(path, timeout=30, isolation_level=None,
+                                       check_same_thread=False)  # fmt: skip
+            self.own.row_factory = sqlite3.Row
+            self.own.execute("PRAGMA query_only = 1")
+
+    def __del__(self) -> None:
+        if self.own is not None:
+            self.own.close()
+
+    def committed(self) -> bool:
+        """Whether what the reader sees now is committed (the caller is not mid-transaction)."""
+        return self.own is not None or not self.db.conn.in_transaction
+
+    def query(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        if self.own is None:
+            return list(self.db.query(sql, params))
+        return [dict(row) for row in self.own.execute(sql, params)]
+
+    def version(self) -> int | None:
+        """A number that changes whenever another connection commits (``PRAGMA data_version``,
+        far cheaper than a query); None where every call must look."""
+        if self.own is None:
+            return None
+        return int(self.own.execute("PRAGMA data_version").fetchone()[0])
+
+    def begin(self) -> None:
+        if self.own is not None:
+            self.own.execute("BEGIN")  # one snapshot for the change count and the rows
+
+    def end(self) -> None:
+        if self.own is not None:
+            self.own.execute("COMMIT")
+
+
+class _Cached:
+    """One target's index and the last change (``subscriber_changes.seq``) it holds."""
+
+    def __init__(self, reader: _Reader, target: str) -> None:
+        self.reader = reader
+        self.target = target
+        self.seen = -1
+        self.version: int | None = None
+        self.built: WatchIndex | None = None
+
+    def _rebuild(self) -> WatchIndex:
+        self.version = self.reader.version()
+        self.reader.begin()
+        try:
+            self.seen = _last_change(self.reader)
+            rows = self.reader.query(_LIVE_WATCHES + " ORDER BY s.id, w.id", [self.target, ACTIVE])
+        finally:
+            self.reader.end()
+        self.built = WatchIndex(rows)
+        return self.built
+
+    def current(self) -> WatchIndex:
+        """The index as of the last commit: rebuilt the first time, when the change log no
+        longer reaches back to what it holds, or when dropped watches outnumber live ones;
+        otherwise only the subscribers changed since are read again."""
+        if self.built is None:
+            return self._rebuild()
+        if not self.reader.committed():
+            return self.built  # mid-transaction, an in-memory database shows uncommitted rows
+        version = self.reader.version()
+        if version is not None and version == self.version:
+            return self.built  # nothing committed since the last look
+        self.version = version
+        self.reader.begin()
+        try:
+            first, last = _change_span(self.reader)
+            if last == self.seen:
+                return self.built
+            if last < self.seen or first > self.seen + 1:
+                self.built = None  # the log was trimmed past this index, or the file replaced
+            else:
+                self._catch_up(last)
+        finally:
+            self.reader.end()
+        built = self.built
+        if built is None or built.dead > max(1000, len(built.chats) - built.dead):
+            return self._rebuild()
+        return built
+
+    def _catch_up(self, last: int) -> None:
+        assert self.built is not None
+        changed = sorted({row["subscriber_id"] for row in self.reader.query(
+            "SELECT subscriber_id FROM subscriber_changes WHERE seq > ? AND seq <= ?",
+            [self.seen, last])})  # fmt: skip
+        for start in range(0, len(changed), 500):
+            chunk = changed[start : start + 500]
+            rows = self.reader.query(
+                _LIVE_WATCHES + f" AND s.id IN ({','.join('?' for _ in chunk)})"
+                " ORDER BY s.id, w.id", [self.target, ACTIVE, *chunk])  # fmt: skip
+            live: dict[int, list[dict[str, Any]]] = {number: [] for number in chunk}
+            for row in rows:
+                live[row["subscriber_id"]].append(row)
+            for number, own in live.items():
+                chat = own[0]["chat"] if own else ""
+                self.built.replace(number, chat, [Watch.from_row(row) for row in own])
+        self.seen = last
+
+
+def _last_change(reader: _Reader) -> int:
+    rows = reader.query("SELECT max(seq) AS last FROM subscriber_changes", [])
+    return int(rows[0]["last"] or 0)
+
+
+def _change_span(reader: _Reader) -> tuple[int, int]:
+    """The first and last change the log holds (it keeps the latest ``CHANGES_KEPT``)."""
+    rows = reader.query("SELECT min(seq) AS first, max(seq) AS last FROM subscriber_changes", [])
+    last = int(rows[0]["last"] or 0)
+    return int(rows[0]["first"] or last + 1), last
+
+
+#: Per open database: its reader and one cached index per target; forgotten with the database.
+_INDEXES: weakref.WeakKeyDictionary[sqlite_utils.Database, tuple[_Reader, dict[str, _Cached]]]
+_INDEXES = weakref.WeakKeyDictionary()
+_GUARD = threading.Lock()
+
+
+def _cached(db: sqlite_utils.Database, target: str) -> _Cached:
+    with _GUARD:
+        found = _INDEXES.get(db)
+        if found is None:
+            path = db.execute("PRAGMA database_list").fetchone()[2] or ""
+            found = _INDEXES[db] = (_Reader(db, path), {})
+        reader, targets = found
+        if target not in targets:
+            targets[target] = _Cached(reader, target)
+        return targets[target]
 
 
 def index(db: sqlite_utils.Database, target: str) -> WatchIndex:
-    """The target's watch index, rebuilt only when a subscriber or watch changed (triggers
-    bump ``subscriber_version`` on every change, from any connection)."""
-    version = db.execute("SELECT version FROM subscriber_version").fetchone()[0]
-    cached = _INDEXES.get((id(db), target))
-    if cached is not None and cached[0] == version:
-        return cached[1]
-    rows = db.query(
-        "SELECT s.chat, w.* FROM subscriber_watches w JOIN subscribers s ON s.id = w.subscriber_id"
-        " WHERE s.target = ? AND s.status = ? AND s.paused = 0 ORDER BY s.id, w.id",
-        [target, ACTIVE],
-    )
-    built = WatchIndex(rows)
-    _INDEXES[(id(db), target)] = (version, built)
-    return built
+    """The target's watch index as of the last commit. Every change to subscribers or
+    watches, from any connection or process, appends the subscriber's id to
+    ``subscriber_changes`` (triggers), in the writer's transaction: the index re-reads only
+    the subscribers changed since it last looked, and a rolled-back change leaves no trace."""
+    cached = _cached(db, target)
+    with cached.reader.lock:
+        return cached.current()
+
+
+def forget(db: sqlite_utils.Database) -> None:
+    """Drop the cached indexes of ``db``: the next match builds them afresh."""
+    with _GUARD:
+        _INDEXES.pop(db, None)
 
 
 def matching(db: sqlite_utils.Database, target: str, offer: Offer) -> list[str]:

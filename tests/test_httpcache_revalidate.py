@@ -127,3 +127,18 @@ def test_ten_day_old_page_is_asked_again_on_every_run(tmp_path: Path, site_url: 
     run_once(path)
     run_once(path)
     assert len(Site.statuses) == 2  # not answered from the cache for a day
+
+
+@pytest.mark.parametrize(("status", "lowered"), [(304, True), (200, True), (404, False)])
+def test_a_304_lowers_the_crawl_delay_as_a_200_does(status: int, lowered: bool) -> None:
+    from scrapy.core.downloader import Slot
+    from scrapy.http import Response
+    from scrapy.utils.test import get_crawler
+
+    from scrapers.httpcache import RevalidatingAutoThrottle
+
+    throttle = RevalidatingAutoThrottle(get_crawler(settings_dict={"AUTOTHROTTLE_ENABLED": True}))
+    throttle.mindelay, throttle.maxdelay = 0.0, 30.0  # what opening a spider sets
+    slot = Slot(concurrency=1, delay=1.0, randomize_delay=False)
+    throttle._adjust_delay(slot, 0.01, Response("http://127.0.0.1/", status=status))
+    assert (slot.delay < 1.0) is lowered

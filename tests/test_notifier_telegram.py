@@ -282,7 +282,7 @@ def test_subscribers_get_offers_their_watches_match(fake: FakeTelegram, db: Any)
 
 def test_rate_limits_are_telegrams_with_a_margin_and_can_be_changed(fake: FakeTelegram) -> None:
     # Telegram: 30 a second overall, 1 a second per chat, 20 a minute per group
-    assert (TelegramNotifier.rate_per_second, TelegramNotifier.chat_interval) == (28, 1.1)
+    assert (TelegramNotifier.rate_per_second, TelegramNotifier.chat_interval) == (28, 1.02)
     assert (TelegramNotifier.group_rate, TelegramNotifier.group_period) == (19, 60.0)
     target = notifier(fake, chat_interval=0.3)
     assert target.is_group("-100500") and target.is_group("@channel") and not target.is_group("42")
@@ -317,3 +317,9 @@ def test_admin_alerts_go_to_the_admin_chats(fake: FakeTelegram) -> None:
     assert asyncio.run(alert_admins([target], "2 dead letters: <chat> & co")) == 1
     [message] = fake.sent("9000")
     assert parse_html(message["text"]) == "[awardwatch] 2 dead letters: <chat> & co"
+
+
+def test_chats_in_flight_follow_the_rate(fake: FakeTelegram) -> None:
+    # enough to keep 30 a second with answers taking up to two seconds, not a fixed few
+    assert notifier(fake, rate_per_second=28, chat_interval=1.0).in_flight() == 60
+    assert notifier(fake, concurrency=3).in_flight() == 3  # as configured

@@ -475,7 +475,8 @@ def test_every_table_and_column_is_described(tmp_path: Path) -> None:
 
 # --- offers, not people --------------------------------------------------------------------
 
-HIDDEN = ["subscribers", "subscriber_watches", "subscriber_version", "outbox", "sheet_sync"]
+HIDDEN = ["subscribers", "subscriber_watches", "subscriber_version", "subscriber_changes",
+          "outbox", "sheet_sync"]  # fmt: skip
 
 
 @pytest.mark.parametrize("table", HIDDEN)

@@ -138,3 +138,27 @@ def test_every_event_gets_its_own_row(db, tmp_path):
     assert LocalSpreadsheet(path).write(db) == 30
     rows = by_header(load_workbook(path)["Offers"])
     assert [row["title"].value for row in rows] == [f"Saver award {n}" for n in range(30)]
+
+
+def test_the_runs_sheet_keeps_the_latest_runs(db, tmp_path):
+    for n in range(7):
+        record(db, [offer(n)], message=f"run {n}")
+    path = tmp_path / "offers.xlsx"
+    assert LocalSpreadsheet(path, runs_kept=3).write(db) == 7
+    book = load_workbook(path)
+    assert [row["message"].value for row in by_header(book["Runs"])] == ["run 4", "run 5", "run 6"]
+    assert len(by_header(book["Offers"])) == 7  # every event stays
+    assert db.execute("SELECT count(*) FROM runs").fetchone()[0] == 7
+
+
+def test_links_stop_at_what_excel_opens_and_urls_stay(db, tmp_path, monkeypatch):
+    monkeypatch.setattr("storage.spreadsheet.MAX_LINKS", 3)
+    record(db, [offer(n) for n in range(5)])
+    path = tmp_path / "offers.xlsx"
+    LocalSpreadsheet(path).write(db)
+    book = load_workbook(path)
+    offers, live = by_header(book["Offers"]), by_header(book["Current"])
+    # the history's newest events keep theirs; the live offers from the top
+    assert [bool(row["url"].hyperlink) for row in offers] == [False, False, True, True, True]
+    assert [bool(row["url"].hyperlink) for row in live] == [True, True, True, False, False]
+    assert all(row["url"].value.startswith("https://") for row in offers + live)

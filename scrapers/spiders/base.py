@@ -12,14 +12,18 @@ import scrapy
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
+from offers.dates import SlowDate, fast_only
 from offers.errors import BlockedResponse, MalformedResponse
 from offers.model import Offer
+from scrapers.cachestore import ParseMemo, memo_for
 from scrapers.middlewares import count, failure_reason
 from scrapers.parsers import ParseContext, Rejected, parser
 from scrapers.pipelines import REJECTED, validated
 from settings.config import SourceConfig
 
 BLOCKED = "awardwatch/blocked"
+#: How a parser's rejected row is remembered among its offers (see ``SourceSpider.rows``).
+REJECTED_ROW = "__rejected__"
 BLOCK_STATUSES = [401, 403, 429, 503]
 #: Words of challenge and bot-wall pages served with a 200.
 CHALLENGE_MARKERS = (
@@ -46,6 +50,18 @@ class SourceSpider(scrapy.Spider):
             source = SourceConfig.model_validate_json(source)
         self.source = source
         self.started_at = datetime.now(UTC)
+        self._memo: ParseMemo | None = None
+        self._memo_opened = False
+
+    def memo(self) -> ParseMemo | None:
+        """Rows parsed from bodies seen before, when the crawl keeps the project's cache."""
+        if not self._memo_opened:
+            self._memo, self._memo_opened = memo_for(self.crawler.settings), True
+        return self._memo
+
+    def closed(self, reason: str) -> None:
+        if self._memo is not None:
+            self._memo.close()
 
     # -- requests -------------------------------------------------------------------------
 
@@ -98,10 +114,17 @@ class SourceSpider(scrapy.Spider):
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         yield from self.read(response.body, response)
 
-    def read(self, body: bytes, response: Response) -> Iterator[Offer]:
-        """The offers in ``body``; rejected rows and blocks counted (see ``records``)."""
+    def read(self, body: bytes, response: Response) -> Iterator[Offer | dict[str, Any]]:
+        """The offers in ``body``; rejected rows and blocks counted (see ``records``). A row
+        with a date only dateparser reads goes on as raw fields: the item pipeline reads it on
+        a worker thread, so the crawl's event loop never waits tens of milliseconds for it."""
         for raw in self.records(body, response):
-            offer = validated(raw, self.crawler.stats)
+            try:
+                with fast_only():
+                    offer = validated(raw, self.crawler.stats)
+            except SlowDate:
+                yield raw
+                continue
             if offer is not None:
                 yield offer
 
@@ -112,18 +135,41 @@ class SourceSpider(scrapy.Spider):
         if self.blocked(response, body):
             return
         ctx = self.context(response)
+        memo, key = self.memo(), ""
+        if memo is not None:
+            # the day is part of the key: a parser may read "Friday" against the day it runs
+            settings = f"{self.source.model_dump_json()}{ctx.fetched_at.date()}"
+            key = memo.key(self.source.name, settings, response.url, body)
+            remembered = memo.get(key)
+            if remembered is not None:  # the same body as before: its rows, not a new parse
+                stats.inc_value("awardwatch/parse_reused")
+                yield from self.rows(remembered, ctx)
+                return
+        rows: list[dict[str, Any]] = []
         try:
             for result in parser(self.source.kind)(body, ctx):
-                if isinstance(result, Rejected):
-                    stats.inc_value(f"{REJECTED}/{result.reason}")
-                    continue
-                yield {**result, "source": self.source.name, "seen_at": ctx.fetched_at}
+                rows.append({REJECTED_ROW: result.reason} if isinstance(result, Rejected)
+                            else dict(result))  # fmt: skip
+                yield from self.rows(rows[-1:], ctx)
         except BlockedResponse as exc:
             self.record_block(str(exc), response.url)
         except MalformedResponse as exc:
             stats.inc_value(f"{REJECTED}/malformed response")
             stats.set_value("awardwatch/last_problem", f"{response.url}: {exc}")
             self.logger.warning("%s: %s", response.url, exc)
+        else:
+            if memo is not None:
+                memo.put(key, rows)
+
+    def rows(self, rows: list[dict[str, Any]], ctx: ParseContext) -> Iterator[dict[str, Any]]:
+        """Parsed rows as raw offers of this run; a rejected row is counted, not yielded."""
+        stats = self.crawler.stats
+        assert stats is not None
+        for row in rows:
+            if REJECTED_ROW in row:
+                stats.inc_value(f"{REJECTED}/{row[REJECTED_ROW]}")
+                continue
+            yield {**row, "source": self.source.name, "seen_at": ctx.fetched_at}
 
     def blocked(self, response: Response, body: bytes) -> bool:
         if response.status in BLOCK_STATUSES:
