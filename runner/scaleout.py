@@ -13,10 +13,12 @@ import asyncio
 import itertools
 import json
 import logging
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -295,6 +297,22 @@ async def run_job(
 # -- deploying the project --------------------------------------------------------------------
 
 
+#: What a copy of the checkout for the egg build leaves out: folders of the checkout's top
+#: level, and caches anywhere.
+_TOP_LEVEL_NOT_IN_EGG = frozenset({
+    ".git", ".venv", "data", "build", "dist", "tests", "bench", "docs", "fixtures", "deploy",
+})  # fmt: skip
+_CACHES = shutil.ignore_patterns("__pycache__", "*.egg-info", ".*_cache", ".hypothesis")
+
+
+def _not_in_egg(root: Path) -> Callable[[str, list[str]], set[str]]:
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        skipped = set(_CACHES(folder, names))
+        return skipped | (_TOP_LEVEL_NOT_IN_EGG & set(names) if Path(folder) == root else set())
+
+    return ignore
+
+
 def build_egg(root: Path = ROOT, version: str = "0") -> bytes:
     """The project as an egg Scrapyd can run, built by scrapyd-client (``scrapyd-deploy
     --build-egg``) from the project's scrapy.cfg and setup.py: its packages, package data and
@@ -303,9 +321,13 @@ def build_egg(root: Path = ROOT, version: str = "0") -> bytes:
         raise EggBuildFailed(f"no scrapy.cfg in {root}: deploy from a checkout of the project")
     with tempfile.TemporaryDirectory(prefix="awardwatch-egg-") as folder:
         egg = Path(folder) / f"awardwatch-{version}.egg"
+        # built from a copy: the build leaves nothing in the checkout, and two builds at once
+        # do not share a build/ folder
+        tree = Path(folder) / "project"
+        shutil.copytree(root, tree, ignore=_not_in_egg(root))
         done = subprocess.run(
             [sys.executable, "-m", "scrapyd_client.deploy", "--build-egg", str(egg)],
-            cwd=root,
+            cwd=tree,
             capture_output=True,
             text=True,
             timeout=300,
