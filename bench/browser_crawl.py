@@ -35,7 +35,7 @@ from _common import (
 from playwright.async_api import async_playwright  # noqa: E402
 
 from runner.crawl import Crawls  # noqa: E402
-from scrapers import settings as shipped  # noqa: E402
+from scrapers.addon import CRAWL_SETTINGS  # noqa: E402
 from settings.config import Config, SourceConfig  # noqa: E402
 
 GOAL = 0.8
@@ -94,7 +94,7 @@ class Throttle:
     halfway towards its latency over the target concurrency."""
 
     def __init__(self) -> None:
-        self.delay = shipped.AUTOTHROTTLE_START_DELAY
+        self.delay = CRAWL_SETTINGS["AUTOTHROTTLE_START_DELAY"]
         self.last_start = 0.0
         self.lock = asyncio.Lock()
 
@@ -106,9 +106,9 @@ class Throttle:
             self.last_start = time.monotonic()
 
     def answered(self, latency: float) -> None:
-        target = latency / shipped.AUTOTHROTTLE_TARGET_CONCURRENCY
+        target = latency / CRAWL_SETTINGS["AUTOTHROTTLE_TARGET_CONCURRENCY"]
         delay = max(target, (self.delay + target) / 2)
-        self.delay = min(delay, shipped.AUTOTHROTTLE_MAX_DELAY)
+        self.delay = min(delay, CRAWL_SETTINGS["AUTOTHROTTLE_MAX_DELAY"])
 
 
 async def bare(urls: list[str], concurrency: int) -> float:

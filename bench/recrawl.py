@@ -35,6 +35,7 @@ from typing import Any
 from _common import ROOT, Row, emit, quiet_logs, run_on_reactor, write_pages
 
 from runner.crawl import Crawls  # noqa: E402
+from scrapers.addon import CRAWL_SETTINGS  # noqa: E402
 from settings.config import Config, SourceConfig  # noqa: E402
 
 #: The tally's key for the bytes of bodies alone (the others count everything sent).
@@ -156,7 +157,7 @@ async def one_round(base: str, folder: Path, pages: list[str], tally: Counter[st
         f" {cpu2:.2f} s CPU, {offers2} offers; cache {files:,} files, {size:,} B",
         flush=True,
     )
-    expires = crawls.settings.getint("HTTPCACHE_EXPIRATION_SECS") > 0
+    expires = int(CRAWL_SETTINGS["HTTPCACHE_EXPIRATION_SECS"]) > 0  # the add-on every crawl gets
     return Round(bytes2 / bytes1, cpu2 / cpu1, files, size, expires, bodies)
 
 

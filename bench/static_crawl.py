@@ -35,6 +35,7 @@ from scrapy.settings import Settings  # noqa: E402
 
 from runner.crawl import Crawls  # noqa: E402
 from scrapers import settings as shipped  # noqa: E402
+from scrapers.addon import CRAWL_SETTINGS, config_settings  # noqa: E402
 from settings.config import Config, SourceConfig  # noqa: E402
 
 GOAL = 1.25
@@ -62,13 +63,14 @@ class PlainSpider(scrapy.Spider):
 
 
 def politeness() -> dict[str, Any]:
-    """The politeness a user's crawl gets, from the project's settings and a source's
+    """The politeness a user's crawl gets, from the project's add-on and a source's
     defaults, given to the plain crawl too."""
     names = ["ROBOTSTXT_OBEY", "CONCURRENT_REQUESTS", "DOWNLOAD_DELAY", "AUTOTHROTTLE_ENABLED",
              "AUTOTHROTTLE_START_DELAY", "AUTOTHROTTLE_MAX_DELAY",
              "AUTOTHROTTLE_TARGET_CONCURRENCY", "RETRY_TIMES", "DOWNLOAD_TIMEOUT",
-             "COOKIES_ENABLED", "USER_AGENT"]  # fmt: skip
-    values = {name: getattr(shipped, name) for name in names}
+             "COOKIES_ENABLED"]  # fmt: skip
+    values = {name: CRAWL_SETTINGS[name] for name in names}
+    values["USER_AGENT"] = config_settings(None)["USER_AGENT"]
     values["CONCURRENT_REQUESTS_PER_DOMAIN"] = SourceConfig.model_fields["concurrency"].default
     return values
 
