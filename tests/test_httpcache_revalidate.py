@@ -4,16 +4,15 @@ a 304. The real pipeline, run as ``scheduler.py once`` against a local site."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from time import time
 from typing import Any, ClassVar
 
 import pytest
-from conftest import run_once
+from conftest import run_once, served
 
 PAGE = """<html><body><ul>
 <li class="deal"><b class="from">JFK</b> <b class="to">LHR</b> <span class="cabin">Business</span>
@@ -65,11 +64,8 @@ def publish(miles: str, age_seconds: float) -> None:
 @pytest.fixture
 def site_url() -> Iterator[str]:
     Site.statuses, Site.headers_seen = [], []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/deals.html"
-    server.shutdown()
-    server.server_close()
+    with served(Site) as url:
+        yield f"{url}/deals.html"
 
 
 def config(tmp_path: Path, url: str) -> Path:

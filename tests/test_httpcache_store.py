@@ -5,16 +5,15 @@ runs the bot (``scheduler.py once``) against a local site."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from conftest import run_once
+from conftest import run_once, served
 from itemadapter import ItemAdapter
 from scrapy import Spider
 from scrapy.http import HtmlResponse, Request
@@ -157,11 +156,8 @@ class Site(BaseHTTPRequestHandler):
 @pytest.fixture
 def site_url() -> Iterator[str]:
     Site.statuses = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/deals.html"
-    server.shutdown()
-    server.server_close()
+    with served(Site) as url:
+        yield f"{url}/deals.html"
 
 
 def test_an_unchanged_page_keeps_its_offers_run_after_run(tmp_path: Path, site_url: str) -> None:
