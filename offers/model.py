@@ -50,6 +50,9 @@ def bounded(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
+#: The validation context of values whose text ``make_offer`` already cut to its bounds.
+_CUT: dict[str, bool] = {"cut": True}
+
 Cabin = Literal["economy", "premium_economy", "business", "first"]
 Trip = Literal["one-way", "round-trip"]
 
@@ -94,6 +97,8 @@ class Offer(BaseModel):
     def _strip(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
+        if info.context is _CUT:  # make_offer cut it already
+            return value or None
         return bounded(value, MAX_LENGTHS[info.field_name or ""]) or None
 
     @model_validator(mode="after")
@@ -162,21 +167,26 @@ _CONVERTERS: dict[str, Callable[[str], Any]] = {
 
 def _coerce(raw: dict[str, Any]) -> dict[str, Any]:
     """Turn the loose text a page shows into typed values; errors name the field."""
-    values = {k: _cut(k, v) for k, v in raw.items() if v is not None and v != ""}
-    seen_at = values.get("seen_at")
+    seen_at = raw.get("seen_at")
     relative_to = seen_at if isinstance(seen_at, datetime) else None
+    values: dict[str, Any] = {}
     field = ""
     try:
-        for field, value in list(values.items()):
-            if not isinstance(value, str):
+        # one pass: each text cut to its bound, then read (this runs for every offer)
+        for field, value in raw.items():
+            if value is None or value == "":
                 continue
-            if field in _CONVERTERS:
-                values[field] = _CONVERTERS[field](value)
-            elif field in _DATE_FIELDS:
-                # a month alone ("book by June 2031") runs to its last day for a deadline
-                values[field] = text.parse_day(
-                    value, relative_to=relative_to, last=field in ("book_by", "travel_end")
-                )
+            if isinstance(value, str):
+                value = bounded(value, MAX_LENGTHS.get(field, MAX_RAW_TEXT))
+                convert = _CONVERTERS.get(field)
+                if convert is not None:
+                    value = convert(value)
+                elif field in _DATE_FIELDS:
+                    # a month alone ("book by June 2031") runs to its last day for a deadline
+                    value = text.parse_day(
+                        value, relative_to=relative_to, last=field in _LAST_DAY_FIELDS
+                    )
+            values[field] = value
         travel = values.pop("travel", None)
         if isinstance(travel, str):
             field = "travel"
@@ -188,11 +198,7 @@ def _coerce(raw: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _cut(field: str, value: Any) -> Any:
-    """Loose text of a field cut to its bound before anything reads it."""
-    if isinstance(value, str):
-        return bounded(value, MAX_LENGTHS.get(field, MAX_RAW_TEXT))
-    return value
+_LAST_DAY_FIELDS = frozenset({"book_by", "travel_end"})
 
 
 def _trip(value: str) -> str:
@@ -208,7 +214,7 @@ def make_offer(raw: dict[str, Any]) -> Offer:
     """Build a valid Offer from raw parser output, or raise InvalidOffer with the reason."""
     values = _coerce(raw)
     try:
-        return Offer(**values)
+        return Offer.model_validate(values, context=_CUT)
     except ValidationError as exc:
         raise InvalidOffer(_reason(exc)) from None
 

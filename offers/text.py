@@ -19,10 +19,21 @@ _MILES = re.compile(
 )
 
 
-@lru_cache(maxsize=4096)
+#: A figure alone in plain digits, grouped by commas or not (``12,500``, ``7500``): read as
+#: the full reading below reads it, without it. Up to 15 digits, which a float holds exactly.
+_PLAIN_MILES = re.compile(r"[0-9]{1,3}(?:,[0-9]{3}){1,4}|[0-9]{1,15}")
+
+
 def parse_miles(text: str | int | float | None) -> int | None:
     """The first miles figure in ``text``: ``12,500``, ``12.5K``, ``12,5 mil``, ``7500`` or
     ``1万5000``, read as the announcement reader reads them."""
+    if type(text) is str and _PLAIN_MILES.fullmatch(text):
+        return int(text.replace(",", ""))
+    return _read_miles(text)
+
+
+@lru_cache(maxsize=4096)
+def _read_miles(text: str | int | float | None) -> int | None:
     if text is None:
         return None
     if isinstance(text, bool):
