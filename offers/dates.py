@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -428,15 +426,16 @@ class SlowDate(Exception):  # noqa: N818 - a signal to the caller, not a failure
 _FAST_ONLY: ContextVar[bool] = ContextVar("fast_only", default=False)
 
 
-@contextmanager
-def fast_only() -> Iterator[None]:
+class fast_only:  # noqa: N801 - used as a function: ``with fast_only():``
     """Within, text only dateparser could read raises SlowDate instead: an event loop reads
-    the common forms itself and hands the rest to a worker thread."""
-    token = _FAST_ONLY.set(True)
-    try:
-        yield
-    finally:
-        _FAST_ONLY.reset(token)
+    the common forms itself and hands the rest to a worker thread. (A class, not a generator:
+    a spider enters it for every row.)"""
+
+    def __enter__(self) -> None:
+        self._token = _FAST_ONLY.set(True)
+
+    def __exit__(self, *exc: object) -> None:
+        _FAST_ONLY.reset(self._token)
 
 
 def _natural(text: str, seen: date) -> date:

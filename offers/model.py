@@ -46,8 +46,22 @@ MAX_RAW_TEXT = 200
 
 def bounded(value: str, limit: int) -> str:
     """``value`` with its whitespace collapsed, cut to ``limit`` characters."""
+    if is_bounded(value, limit):
+        return value
     value = " ".join(value[: limit * 4].split())
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def is_bounded(value: str, limit: int) -> bool:
+    """Whether ``bounded`` leaves ``value`` as it is: short enough, single spaces between
+    words (the space is the only printable whitespace) and none at either end."""
+    return (
+        len(value) <= limit
+        and value.isprintable()
+        and "  " not in value
+        and value[:1] != " "
+        and value[-1:] != " "
+    )
 
 
 #: The validation context of values whose text ``make_offer`` already cut to its bounds.
@@ -177,7 +191,9 @@ def _coerce(raw: dict[str, Any]) -> dict[str, Any]:
             if value is None or value == "":
                 continue
             if isinstance(value, str):
-                value = bounded(value, MAX_LENGTHS.get(field, MAX_RAW_TEXT))
+                limit = MAX_LENGTHS.get(field, MAX_RAW_TEXT)
+                if not is_bounded(value, limit):
+                    value = bounded(value, limit)
                 convert = _CONVERTERS.get(field)
                 if convert is not None:
                     value = convert(value)
