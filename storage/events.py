@@ -117,6 +117,9 @@ def observe_all(
     return events
 
 
+#: The sightings of an offer no source showed yet (read only).
+_UNSEEN: dict[str, sightings.Sighting] = {}
+
 #: Offers observed in one slice of ``observe_all``.
 OBSERVE_CHUNK = 2000
 
@@ -143,7 +146,7 @@ def _observe(
     for key, offer, rules, matched in keyed:
         columns = _columns(offer)
         before = stored.get(key)
-        others = seen_by.get(key, {})
+        others = seen_by.get(key, _UNSEEN)
         price = offer.miles
         mine = others.get(offer.source)
         if matched and mine and mine.miles and price and price > mine.miles:
