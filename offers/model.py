@@ -190,18 +190,17 @@ def _coerce(raw: dict[str, Any]) -> dict[str, Any]:
         for field, value in raw.items():
             if value is None or value == "":
                 continue
-            if isinstance(value, str):
-                limit = MAX_LENGTHS.get(field, MAX_RAW_TEXT)
-                if not is_bounded(value, limit):
-                    value = bounded(value, limit)
-                convert = _CONVERTERS.get(field)
-                if convert is not None:
-                    value = convert(value)
-                elif field in _DATE_FIELDS:
-                    # a month alone ("book by June 2031") runs to its last day for a deadline
-                    value = text.parse_day(
-                        value, relative_to=relative_to, last=field in _LAST_DAY_FIELDS
-                    )
+            if isinstance(value, str) and field in _DATE_FIELDS:
+                # a month alone ("book by June 2031") runs to its last day for a deadline
+                value = text.parse_day(
+                    _cut(field, value), relative_to=relative_to, last=field in _LAST_DAY_FIELDS
+                )
+            elif isinstance(value, str):
+                known = _READ.get((field, value), _UNREAD)
+                if known is _UNREAD:
+                    known = _read(field, value)
+                    _remember(field, value, known)
+                value = known
             values[field] = value
         travel = values.pop("travel", None)
         if isinstance(travel, str):
@@ -215,6 +214,32 @@ def _coerce(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 _LAST_DAY_FIELDS = frozenset({"book_by", "travel_end"})
+#: Texts read before, by (field, text): a source repeats the same programs, places, cabins,
+#: taxes over its offers. Not dates: those are read on the day each offer was seen.
+_READ: dict[tuple[str, str], Any] = {}
+_UNREAD = object()
+#: Texts kept at most (then the memory starts over), and the longest text kept.
+_READ_SIZE, _READ_LENGTH = 50_000, 500
+
+
+def _cut(field: str, value: str) -> str:
+    """Loose text of a field cut to its bound before anything reads it."""
+    limit = MAX_LENGTHS.get(field, MAX_RAW_TEXT)
+    return value if is_bounded(value, limit) else bounded(value, limit)
+
+
+def _read(field: str, value: str) -> Any:
+    """The value of a field's loose text, other than a date: cut to its bound, then read."""
+    convert = _CONVERTERS.get(field)
+    value = _cut(field, value)
+    return value if convert is None else convert(value)
+
+
+def _remember(field: str, value: str, known: Any) -> None:
+    if len(value) <= _READ_LENGTH:
+        if len(_READ) >= _READ_SIZE:
+            _READ.clear()
+        _READ[field, value] = known
 
 
 def _trip(value: str) -> str:
