@@ -183,6 +183,8 @@ def _coerce(raw: dict[str, Any]) -> dict[str, Any]:
     """Turn the loose text a page shows into typed values; errors name the field."""
     seen_at = raw.get("seen_at")
     relative_to = seen_at if isinstance(seen_at, datetime) else None
+    # dates are read on the day the offer was seen
+    seen = relative_to.date() if relative_to is not None else date.today()
     values: dict[str, Any] = {}
     field = ""
     try:
@@ -190,22 +192,17 @@ def _coerce(raw: dict[str, Any]) -> dict[str, Any]:
         for field, value in raw.items():
             if value is None or value == "":
                 continue
-            if isinstance(value, str) and field in _DATE_FIELDS:
-                # a month alone ("book by June 2031") runs to its last day for a deadline
-                value = text.parse_day(
-                    _cut(field, value), relative_to=relative_to, last=field in _LAST_DAY_FIELDS
-                )
-            elif isinstance(value, str):
-                known = _READ.get((field, value), _UNREAD)
+            if isinstance(value, str):
+                known = _READ.get((field, value, seen), _UNREAD)
                 if known is _UNREAD:
-                    known = _read(field, value)
-                    _remember(field, value, known)
+                    known = _read(field, value, seen)
+                    _remember((field, value, seen), known)
                 value = known
             values[field] = value
         travel = values.pop("travel", None)
         if isinstance(travel, str):
             field = "travel"
-            start, end = text.parse_day_range(travel, relative_to=relative_to)
+            start, end = text.parse_day_range(travel, relative_to=seen)
             values.setdefault("travel_start", start)
             values.setdefault("travel_end", end)
     except ValueError as exc:
@@ -214,9 +211,9 @@ def _coerce(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 _LAST_DAY_FIELDS = frozenset({"book_by", "travel_end"})
-#: Texts read before, by (field, text): a source repeats the same programs, places, cabins,
-#: taxes over its offers. Not dates: those are read on the day each offer was seen.
-_READ: dict[tuple[str, str], Any] = {}
+#: Texts read before, by (field, text, day seen): a source repeats the same programs, places,
+#: cabins, taxes and dates over its offers.
+_READ: dict[tuple[str, str, date], Any] = {}
 _UNREAD = object()
 #: Texts kept at most (then the memory starts over), and the longest text kept.
 _READ_SIZE, _READ_LENGTH = 50_000, 500
@@ -228,18 +225,23 @@ def _cut(field: str, value: str) -> str:
     return value if is_bounded(value, limit) else bounded(value, limit)
 
 
-def _read(field: str, value: str) -> Any:
-    """The value of a field's loose text, other than a date: cut to its bound, then read."""
-    convert = _CONVERTERS.get(field)
+def _read(field: str, value: str, seen: date) -> Any:
+    """The value of a field's loose text, cut to its bound, then read (on the day ``seen``)."""
     value = _cut(field, value)
-    return value if convert is None else convert(value)
+    convert = _CONVERTERS.get(field)
+    if convert is not None:
+        return convert(value)
+    if field in _DATE_FIELDS:
+        # a month alone ("book by June 2031") runs to its last day for a deadline
+        return text.parse_day(value, relative_to=seen, last=field in _LAST_DAY_FIELDS)
+    return value
 
 
-def _remember(field: str, value: str, known: Any) -> None:
-    if len(value) <= _READ_LENGTH:
+def _remember(key: tuple[str, str, date], known: Any) -> None:
+    if len(key[1]) <= _READ_LENGTH:
         if len(_READ) >= _READ_SIZE:
             _READ.clear()
-        _READ[field, value] = known
+        _READ[key] = known
 
 
 def _trip(value: str) -> str:

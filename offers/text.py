@@ -69,7 +69,7 @@ def parse_cabin(text: str | None) -> str | None:
 
 
 def parse_day(
-    text: str | date | None, *, relative_to: datetime | None = None, last: bool = False
+    text: str | date | None, *, relative_to: date | datetime | None = None, last: bool = False
 ) -> date | None:
     """A calendar day from ISO text or words (``Jan 5``, ``5 mars 2026``), or None; read by
     offers.dates on the day ``relative_to`` (today when not given)."""
@@ -83,7 +83,7 @@ def parse_day(
 
 
 def parse_day_range(
-    text: str | None, *, relative_to: datetime | None = None
+    text: str | None, *, relative_to: date | datetime | None = None
 ) -> tuple[date | None, date | None]:
     """A travel window (``Jan 5 – Mar 15, 2026``, ``March 3 – 20, 2031``, a single day) as
     (start, end), read by offers.dates on the day ``relative_to`` (today when not given)."""
