@@ -175,11 +175,11 @@ def _observe(
         if kind is None:
             continue
         previous = lowest_before if kind == "cheaper" else None
-        names = tuple(rules)
-        if names not in matched_rules:  # a run's offers match the same few sets of rules
-            matched_rules[names] = json.dumps(rules)
+        rule_names = tuple(rules)
+        if rule_names not in matched_rules:  # a run's offers match the same few sets of rules
+            matched_rules[rule_names] = json.dumps(rules)
         event_rows.append([next_id, key, kind, offer.miles, previous, stamp, run_id,
-                           offer.source, matched_rules[names],
+                           offer.source, matched_rules[rule_names],
                            offer.model_dump_json()])  # fmt: skip
         events.append(Event(next_id, kind, offer, rules, previous, run_id))
         next_id += 1
