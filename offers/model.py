@@ -216,7 +216,7 @@ _LAST_DAY_FIELDS = frozenset({"book_by", "travel_end"})
 _READ: dict[tuple[str, str, date], Any] = {}
 _UNREAD = object()
 #: Texts kept at most (then the memory starts over), and the longest text kept.
-_READ_SIZE, _READ_LENGTH = 50_000, 500
+_READ_SIZE, _READ_LENGTH = 20_000, 500
 
 
 def _cut(field: str, value: str) -> str:
