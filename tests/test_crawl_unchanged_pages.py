@@ -42,10 +42,13 @@ class Site(BaseHTTPRequestHandler):
     """One page with an ETag; 304 to a matching If-None-Match. Records each status."""
 
     body: ClassVar[bytes] = b""
+    #: a second page, /more.html, linked from the first by a test that wants one
+    more: ClassVar[bytes] = b""
     statuses: ClassVar[list[int]] = []
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        etag = f'"{hash(self.body) & 0xFFFFFFFF:x}"'
+        body = self.more if self.path == "/more.html" else self.body
+        etag = f'"{hash(body) & 0xFFFFFFFF:x}"'
         status = 304 if self.headers.get("If-None-Match") == etag else 200
         self.statuses.append(status)
         self.send_response(status)
@@ -53,10 +56,10 @@ class Site(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         if status == 200:
             self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(self.body)))
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if status == 200:
-            self.wfile.write(self.body)
+            self.wfile.write(body)
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -64,12 +67,14 @@ class Site(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def site_url() -> Iterator[str]:
-    Site.body, Site.statuses = page(), []
+    Site.body, Site.more, Site.statuses = page(), b"", []
     with served(Site) as url:
         yield f"{url}/deals.html"
 
 
-def config(tmp_path: Path, url: str, *, rules: str = "", item: str = "li.deal") -> Path:
+def config(
+    tmp_path: Path, url: str, *, rules: str = "", item: str = "li.deal", extra: str = ""
+) -> Path:
     return bot_config(
         tmp_path,
         f"""
@@ -83,6 +88,7 @@ obey_robots = false
 allow_private = true
 [sources.options]
 item = "{item}"
+{extra}
 [sources.options.fields]
 origin = ".from"
 destination = ".to"
@@ -183,3 +189,18 @@ def test_changed_parser_settings_parse_an_unchanged_page_again(
     assert again["parse_reused"] == 0  # a new selector: not the rows read last time
     assert (again["unchanged_pages"], again["items"], again["passed"]) == (1, 2, 2)
     assert again["events"] == []
+
+
+def test_the_next_page_of_an_unchanged_page_is_still_followed(
+    tmp_path: Path, site_url: str
+) -> None:
+    Site.body = page().replace(b"</ul>", b'</ul><a class="next" href="/more.html">more</a>')
+    Site.more = page(jfk_miles=60_000).replace(b"JFK", b"BOS")
+    path = config(tmp_path, site_url, extra='next_page = "a.next::attr(href)"\n')
+    first = run(path)
+    second = run(path)
+
+    assert Site.statuses == [200, 200, 304, 304]
+    assert second["unchanged_pages"] == 2 and second["scraped"] == 2
+    assert (second["items"], second["passed"]) == (first["items"], first["passed"]) == (4, 3)
+    assert second["events"] == []

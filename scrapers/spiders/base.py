@@ -54,6 +54,7 @@ class SourceSpider(scrapy.Spider):
         self.started_at = datetime.now(UTC)
         self._memo: ParseMemo | None = None
         self._memo_opened = False
+        self._settings: str | None = None
 
     def memo(self) -> ParseMemo | None:
         """Rows parsed from bodies seen before, when the crawl keeps the project's cache."""
@@ -166,9 +167,7 @@ class SourceSpider(scrapy.Spider):
         ctx = self.context(response)
         memo, key = self.memo(), ""
         if memo is not None:
-            # the day is part of the key: a parser may read "Friday" against the day it runs
-            settings = f"{self.source.model_dump_json()}{ctx.fetched_at.date()}"
-            key = memo.key(self.source.name, settings, response.url, body)
+            key = self.memo_key(memo, ctx, body)
             remembered = memo.get(key)
             if remembered is not None:  # the same body as before: its rows, not a new parse
                 stats.inc_value("awardwatch/parse_reused")
@@ -189,6 +188,14 @@ class SourceSpider(scrapy.Spider):
         else:
             if memo is not None:
                 memo.put(key, rows)
+
+    def memo_key(self, memo: ParseMemo, ctx: ParseContext, body: bytes, part: str = "") -> str:
+        """Where the memo keeps what was read (``part``: which reading) of ``body``."""
+        if self._settings is None:
+            self._settings = self.source.model_dump_json()
+        # the day is part of the key: a parser may read "Friday" against the day it runs
+        settings = f"{self._settings}{ctx.fetched_at.date()}{part}"
+        return memo.key(self.source.name, settings, ctx.url, body)
 
     def rows(self, rows: list[dict[str, Any]], ctx: ParseContext) -> Iterator[dict[str, Any]]:
         """Parsed rows as raw offers of this run; a rejected row is counted, not yielded."""
