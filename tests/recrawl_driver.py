@@ -3,7 +3,9 @@
 print what the crawl and the record saw as one JSON line. A process of its own: the Twisted
 reactor runs once per process.
 
-    python tests/recrawl_driver.py CONFIG NOW
+    python tests/recrawl_driver.py CONFIG NOW [NOW ...]
+
+Several times: one run for each, one after the other in this process (as the daemon runs).
 """
 
 from __future__ import annotations
@@ -49,22 +51,26 @@ class CountingCrawls(Crawls):
 
 def main() -> None:
     config = load(sys.argv[1], check_env=False)
-    now = datetime.fromisoformat(sys.argv[2])
     crawls = CountingCrawls(config)
-
-    async def crawl_all() -> list[Any]:
-        return [await crawls.run(source) for source in config.sources]
-
-    results = _run_on_reactor(crawl_all)
     db = connect(config.bot.database)
-    for result in results:
-        summary = record(db, config, result, lambda event: [("console", "")], now)
-        print(json.dumps({
-            "status": result.status, "items": result.items, "offers": len(result.offers),
-            "unchanged_pages": result.unchanged_pages, "scraped": crawls.scraped,
-            "parse_reused": crawls.reused, "passed": summary.offers,
-            "events": [event.kind for event in summary.events], "rejected": summary.rejected,
-        }))  # fmt: skip
+
+    async def runs() -> None:
+        for now in sys.argv[2:]:
+            crawls.scraped = crawls.reused = 0
+            for source in config.sources:
+                result = await crawls.run(source)
+                at = datetime.fromisoformat(now)
+                summary = record(db, config, result, lambda event: [("console", "")], at)
+                print(json.dumps({
+                    "status": result.status, "items": result.items,
+                    "offers": len(result.offers), "unchanged_pages": result.unchanged_pages,
+                    "scraped": crawls.scraped, "parse_reused": crawls.reused,
+                    "passed": summary.offers, "events": [event.kind for event in summary.events],
+                    "rejected": summary.rejected,
+                    "seen_at": sorted({o.seen_at.isoformat() for o in result.offers}),
+                }), flush=True)  # fmt: skip
+
+    _run_on_reactor(runs)
 
 
 if __name__ == "__main__":

@@ -102,12 +102,18 @@ book_by = ".book"
 
 def run(path: Path, days_later: int = 0) -> dict[str, Any]:
     """One crawl and record of every source of ``path``, as of ``days_later`` days from now."""
-    now = datetime.now(UTC) + timedelta(days=days_later)
-    done = subprocess.run([sys.executable, str(DRIVER), str(path), now.isoformat()],
+    return runs(path, days_later)[0]
+
+
+def runs(path: Path, *days_later: int) -> list[dict[str, Any]]:
+    """Runs one after the other in one process (as the daemon's), each as of ``days_later``
+    days from now."""
+    now = datetime.now(UTC)
+    times = [(now + timedelta(days=days)).isoformat() for days in days_later]
+    done = subprocess.run([sys.executable, str(DRIVER), str(path), *times],
                           capture_output=True, text=True, timeout=180)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return found
+    return [json.loads(line) for line in done.stdout.strip().splitlines()]
 
 
 def table(tmp_path: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -204,3 +210,18 @@ def test_the_next_page_of_an_unchanged_page_is_still_followed(
     assert second["unchanged_pages"] == 2 and second["scraped"] == 2
     assert (second["items"], second["passed"]) == (first["items"], first["passed"]) == (4, 3)
     assert second["events"] == []
+
+
+def test_repeat_runs_in_one_process_judge_each_offer_as_of_each_run(
+    tmp_path: Path, site_url: str
+) -> None:
+    first, second, later = runs(config(tmp_path, site_url), 0, 0, 5)
+
+    assert Site.statuses == [200, 304, 304]
+    assert [r["unchanged_pages"] for r in (first, second, later)] == [0, 1, 1]
+    assert [r["scraped"] for r in (first, second, later)] == [2, 1, 1]
+    assert [(r["items"], r["passed"]) for r in (first, second, later)] == [(2, 2), (2, 2), (2, 1)]
+    assert later["rejected"] == {"book-by date passed": 1}
+    assert first["events"] == ["new", "new"] and second["events"] == later["events"] == []
+    # each run's offers carry that run's time, not the time they were first read
+    assert len({r["seen_at"][0] for r in (first, second, later)}) == 3

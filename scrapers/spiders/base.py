@@ -3,6 +3,7 @@ through the kind's pure parser, rejected rows and blocks counted in the crawl's 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -10,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 import scrapy
 from scrapy.http import Request, Response
+from scrapy.statscollectors import StatsCollector
 from twisted.python.failure import Failure
 
 from offers.dates import SlowDate, fast_only
@@ -123,11 +125,10 @@ class SourceSpider(scrapy.Spider):
         """The offers in ``body``; rejected rows and blocks counted (see ``records``). A row
         with a date only dateparser reads goes on as raw fields: the item pipeline reads it on
         a worker thread, so the crawl's event loop never waits tens of milliseconds for it."""
-        rows = self.records(body, response)
         if REVALIDATED in response.flags and self.crawler.settings.getbool(UNCHANGED_PAGES):
-            yield from self.unchanged(rows, response.url)
+            yield from self.unchanged(body, response)
             return
-        for raw in rows:
+        for raw in self.records(body, response):
             try:
                 with fast_only():
                     offer = validated(raw, self.crawler.stats)
@@ -138,24 +139,40 @@ class SourceSpider(scrapy.Spider):
                 yield offer
 
     def unchanged(
-        self, rows: Iterable[dict[str, Any]], url: str
+        self, body: bytes, response: Response
     ) -> Iterator[UnchangedPage | dict[str, Any]]:
-        """The offers of a page the server answered 304 as one item (its rows come from the
-        parse memo, or a fresh parse when the source's settings changed). Scrapy's item path
-        costs more per offer than reading it: a page of offers goes through it once. A row
-        with a slow date goes on alone, as in ``read``."""
+        """The offers of a page the server answered 304, as one item: Scrapy's item path costs
+        more per offer than reading it. Its rows come from the parse memo (or a fresh parse when
+        the source's settings changed); its offers, when this process read the same rows today
+        without a rejection, from ``SEEN_PAGES``, stamped with this run's time. A row with a
+        slow date goes on alone, as in ``read``."""
+        stats = self.crawler.stats
+        assert stats is not None
+        memo, ctx = self.memo(), self.context(response)
+        key = self.memo_key(memo, ctx, body) if memo is not None else ""
+        known = SEEN_PAGES.get(key) if key else None
+        if self.blocked(response, body):
+            return
+        if known is not None:
+            stats.inc_value("awardwatch/parse_reused")
+            stamp = {"seen_at": ctx.fetched_at}
+            yield UnchangedPage(response.url, tuple(o.model_copy(update=stamp) for o in known))
+            return
+        rejected = _rejections(stats)
         offers: list[Offer] = []
         slow: list[dict[str, Any]] = []
-        for raw in rows:
+        for raw in self.unblocked_records(body, response):
             try:
                 with fast_only():
-                    offer = validated(raw, self.crawler.stats)
+                    offer = validated(raw, stats)
             except SlowDate:
                 slow.append(raw)
                 continue
             if offer is not None:
                 offers.append(offer)
-        yield UnchangedPage(url, tuple(offers))
+        if key and not slow and _rejections(stats) == rejected:
+            SEEN_PAGES.put(key, tuple(offers))
+        yield UnchangedPage(response.url, tuple(offers))
         yield from slow
 
     def records(self, body: bytes, response: Response) -> Iterator[dict[str, Any]]:
@@ -164,6 +181,12 @@ class SourceSpider(scrapy.Spider):
         assert stats is not None
         if self.blocked(response, body):
             return
+        yield from self.unblocked_records(body, response)
+
+    def unblocked_records(self, body: bytes, response: Response) -> Iterator[dict[str, Any]]:
+        """``records`` of a body already checked for blocks."""
+        stats = self.crawler.stats
+        assert stats is not None
         ctx = self.context(response)
         memo, key = self.memo(), ""
         if memo is not None:
@@ -246,3 +269,36 @@ def playwright_proxy(url: str) -> dict[str, str]:
         proxy["username"] = unquote(parts.username)
         proxy["password"] = unquote(parts.password or "")
     return proxy
+
+
+def _rejections(stats: StatsCollector) -> int:
+    """Rows rejected and blocks met so far in a crawl."""
+    counted = stats.get_stats().items()
+    return sum(int(v) for k, v in counted if k.startswith(f"{REJECTED}/") or k == BLOCKED)
+
+
+class SeenPages:
+    """The offers read from bodies this process saw, by parse-memo key (body, source settings,
+    day, release), the most recently used ``size`` of them: a page answered 304 again gives the
+    same offers, so they need not be validated again. Only pages read without a rejection or
+    a slow date are kept, so nothing counted on the first reading goes uncounted."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.pages: OrderedDict[str, tuple[Offer, ...]] = OrderedDict()
+
+    def get(self, key: str) -> tuple[Offer, ...] | None:
+        offers = self.pages.get(key)
+        if offers is not None:
+            self.pages.move_to_end(key)
+        return offers
+
+    def put(self, key: str, offers: tuple[Offer, ...]) -> None:
+        self.pages[key] = offers
+        self.pages.move_to_end(key)
+        while len(self.pages) > self.size:
+            self.pages.popitem(last=False)
+
+
+#: The process's pages read before (the daemon's runs, a bench's passes).
+SEEN_PAGES = SeenPages(4096)
