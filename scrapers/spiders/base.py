@@ -125,18 +125,28 @@ class SourceSpider(scrapy.Spider):
         """The offers in ``body``; rejected rows and blocks counted (see ``records``). A row
         with a date only dateparser reads goes on as raw fields: the item pipeline reads it on
         a worker thread, so the crawl's event loop never waits tens of milliseconds for it."""
-        if REVALIDATED in response.flags and self.crawler.settings.getbool(UNCHANGED_PAGES):
+        keep = self.crawler.settings.getbool(UNCHANGED_PAGES)
+        if keep and REVALIDATED in response.flags:
             yield from self.unchanged(body, response)
             return
+        stats = self.crawler.stats
+        assert stats is not None
+        rejected, offers, clean = _rejections(stats), [], True
         for raw in self.records(body, response):
             try:
                 with fast_only():
-                    offer = validated(raw, self.crawler.stats)
+                    offer = validated(raw, stats)
             except SlowDate:
+                clean = False
                 yield raw
                 continue
             if offer is not None:
+                offers.append(offer)
                 yield offer
+        memo = self.memo()
+        if keep and clean and memo is not None and _rejections(stats) == rejected:
+            # for the next run, should the server answer 304
+            SEEN_PAGES.put(self.memo_key(memo, self.context(response), body), tuple(offers))
 
     def unchanged(
         self, body: bytes, response: Response
@@ -279,12 +289,14 @@ def _rejections(stats: StatsCollector) -> int:
 
 class SeenPages:
     """The offers read from bodies this process saw, by parse-memo key (body, source settings,
-    day, release), the most recently used ``size`` of them: a page answered 304 again gives the
-    same offers, so they need not be validated again. Only pages read without a rejection or
-    a slow date are kept, so nothing counted on the first reading goes uncounted."""
+    day, release), those of the most recently used pages up to ``limit`` offers in all: a page
+    answered 304 gives the same offers again, so they need not be validated again. Only pages
+    read without a rejection, a block or a slow date are kept, so nothing counted on the first
+    reading goes uncounted on the next."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
         self.pages: OrderedDict[str, tuple[Offer, ...]] = OrderedDict()
 
     def get(self, key: str) -> tuple[Offer, ...] | None:
@@ -294,11 +306,13 @@ class SeenPages:
         return offers
 
     def put(self, key: str, offers: tuple[Offer, ...]) -> None:
+        if len(offers) > self.limit:
+            return
+        self.held += len(offers) - len(self.pages.pop(key, ()))
         self.pages[key] = offers
-        self.pages.move_to_end(key)
-        while len(self.pages) > self.size:
-            self.pages.popitem(last=False)
+        while self.held > self.limit:
+            self.held -= len(self.pages.popitem(last=False)[1])
 
 
-#: The process's pages read before (the daemon's runs, a bench's passes).
-SEEN_PAGES = SeenPages(4096)
+#: The pages this process read (the daemon's runs, a bench's passes), bounded in offers.
+SEEN_PAGES = SeenPages(10_000)
