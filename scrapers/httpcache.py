@@ -10,7 +10,7 @@ from scrapy.extensions.httpcache import RFC2616Policy
 from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http import Request, Response
 
-_VALIDATORS = (b"ETag", b"Last-Modified")
+VALIDATORS = (b"ETag", b"Last-Modified")
 #: The flag of a cached response the server has just confirmed with a 304.
 REVALIDATED = "revalidated"
 
@@ -32,7 +32,7 @@ class RevalidatingPolicy(RFC2616Policy):
 
     def should_cache_response(self, response: Response, request: Request) -> bool:
         # without a validator a stored copy could never be used again: every run fetches in full
-        if not any(name in response.headers for name in _VALIDATORS):
+        if not any(name in response.headers for name in VALIDATORS):
             return False
         return super().should_cache_response(response, request)
 

@@ -18,7 +18,7 @@ from offers.dates import SlowDate, fast_only
 from offers.errors import BlockedResponse, MalformedResponse
 from offers.model import Offer
 from scrapers.cachestore import ParseMemo, memo_for
-from scrapers.httpcache import REVALIDATED
+from scrapers.httpcache import REVALIDATED, VALIDATORS
 from scrapers.items import UNCHANGED_PAGES, UnchangedPage
 from scrapers.middlewares import count, failure_reason
 from scrapers.parsers import ParseContext, Rejected, parser
@@ -144,7 +144,8 @@ class SourceSpider(scrapy.Spider):
                 offers.append(offer)
                 yield offer
         memo = self.memo()
-        if keep and clean and memo is not None and _rejections(stats) == rejected:
+        clean = clean and _rejections(stats) == rejected
+        if keep and clean and memo is not None and revalidatable(response):
             # for the next run, should the server answer 304
             SEEN_PAGES.put(self.memo_key(memo, self.context(response), body), tuple(offers))
 
@@ -279,6 +280,11 @@ def playwright_proxy(url: str) -> dict[str, str]:
         proxy["username"] = unquote(parts.username)
         proxy["password"] = unquote(parts.password or "")
     return proxy
+
+
+def revalidatable(response: Response) -> bool:
+    """Whether the next run may get a 304 for this page: a 200 with a validator."""
+    return response.status == 200 and any(h in response.headers for h in VALIDATORS)
 
 
 def _rejections(stats: StatsCollector) -> int:
