@@ -9,6 +9,7 @@ takes any offer. A subscriber gets an offer when any of its watches matches it.
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import json
 import sqlite3
@@ -217,6 +218,9 @@ def remove_watch(db: sqlite_utils.Database, target: str, chat: str, number: int)
 ANY = "*"
 #: The limit of a watch without most miles, in the index's array of limits.
 NO_LIMIT = 2**62
+#: Chats the index keeps of recent answers (its references, a few MB): enough for the offers
+#: of a run that share a route, cabin and months.
+RECENT_CHATS = 1_000_000
 Key = tuple[str, ...]
 
 
@@ -262,10 +266,12 @@ class WatchIndex:
         self.chats: list[str] = []
         self.owners = array("q")  # subscriber id per bit, to list chats in subscriber order
         self.limits = array("q")  # most miles per bit
+        self.limit_values: set[int] = set()  # every limit a watch has had (a few round numbers)
         self.positions: dict[int, list[int]] = {}  # subscriber id -> its live bits
         self.dead = 0
         self.in_order = True  # bits in subscriber order (false once a change appends one)
         self._chat_array: Any = None  # self.chats as a numpy array, made when first needed
+        self._recent = _Recent()  # answers since the last change, replaced on every change
         pending: dict[Key, list[int]] = {}
         for row in rows:
             watch = Watch.from_row(row)
@@ -280,19 +286,23 @@ class WatchIndex:
         position = len(self.chats)
         self.chats.append(chat)
         self.owners.append(subscriber)
-        self.limits.append(NO_LIMIT if watch.max_miles is None else watch.max_miles)
+        limit = NO_LIMIT if watch.max_miles is None else watch.max_miles
+        self.limits.append(limit)
+        self.limit_values.add(limit)
         self.positions.setdefault(subscriber, []).append(position)
         return position
 
     def add(self, subscriber: int, chat: str, watch: Watch) -> None:
         self.in_order = self.in_order and subscriber >= (self.owners[-1] if self.owners else 0)
         self._chat_array = None
+        self._recent = _Recent()
         bit = 1 << self._append(subscriber, chat, watch)
         for key in watch_keys(watch):
             self.sets[key] = self.sets.get(key, 0) | bit
         self.alive |= bit
 
     def drop(self, subscriber: int) -> None:
+        self._recent = _Recent()
         gone = 0
         for position in self.positions.pop(subscriber, []):
             gone |= 1 << position
@@ -321,20 +331,33 @@ class WatchIndex:
             return found | self._any((side, "country", country) for country in place.countries)
         return found | self._any((side, "airport", airport) for airport in place.airports)
 
-    def candidates(self, offer: Offer) -> int:
+    def candidates(self, offer: Offer, months: list[Key] | None = None) -> int:
         """The watches that match ``offer`` on everything but miles, as a bit set."""
         bits = self.alive & self._any([("cabin", ANY), ("cabin", offer.cabin or "")])
         for side, written in (("from", offer.origin), ("to", offer.destination)):
             if bits:
                 bits &= self._place(side, written)
         if bits:
-            bits &= self._any([("month", ANY), *_offer_months(offer)])
+            bits &= self._any([("month", ANY), *(_offer_months(offer) if months is None
+                                                 else months)])  # fmt: skip
         return bits
 
     def matching(self, offer: Offer) -> list[str]:
         """The chats of the subscribers with a watch that matches ``offer``, one each, in
-        subscriber order."""
-        bits = self.candidates(offer)
+        subscriber order. Offers alike in route, cabin, months and the watch limits their
+        miles pass get the same chats: the answer is kept until the next change."""
+        recent = self._recent  # a change meanwhile replaces it: no stale answer is kept
+        months = _offer_months(offer)
+        key = (offer.cabin, offer.origin, offer.destination, *months, recent.limit_class(self,
+               offer.miles))  # fmt: skip
+        found = recent.answers.get(key)
+        if found is None:
+            found = self._match(offer, months)
+            recent.keep(key, found)
+        return list(found)
+
+    def _match(self, offer: Offer, months: list[Key]) -> list[str]:
+        bits = self.candidates(offer, months)
         if not bits:
             return []
         positions = _positions(bits, len(self.chats))
@@ -354,6 +377,32 @@ class WatchIndex:
             self._chat_array = numpy.array(self.chats, dtype=object)
         chats: list[str] = self._chat_array[positions[first]].tolist()
         return chats
+
+
+class _Recent:
+    """The index's latest answers, up to ``RECENT_CHATS`` chats, oldest forgotten first."""
+
+    def __init__(self) -> None:
+        self.answers: dict[tuple[Any, ...], list[str]] = {}
+        self.chats = 0
+        self.limits: list[int] | None = None  # the distinct limits of the watches, ascending
+
+    def limit_class(self, index: WatchIndex, miles: int | None) -> int:
+        """Which watch limits ``miles`` passes, as the count of distinct limits below it
+        (-1: an offer without miles, which only watches without a limit take)."""
+        if miles is None:
+            return -1
+        if self.limits is None:
+            self.limits = sorted(index.limit_values)
+        return bisect.bisect_left(self.limits, miles)
+
+    def keep(self, key: tuple[Any, ...], chats: list[str]) -> None:
+        if len(chats) > RECENT_CHATS:
+            return
+        while self.answers and self.chats + len(chats) > RECENT_CHATS:
+            self.chats -= len(self.answers.pop(next(iter(self.answers))))
+        self.answers[key] = chats
+        self.chats += len(chats)
 
 
 def _positions(bits: int, size: int) -> Any:
