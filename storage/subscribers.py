@@ -270,7 +270,9 @@ class WatchIndex:
         self.positions: dict[int, list[int]] = {}  # subscriber id -> its live bits
         self.dead = 0
         self.in_order = True  # bits in subscriber order (false once a change appends one)
-        self._chat_array: Any = None  # self.chats as a numpy array, made when first needed
+        # self.chats as a numpy array, made when first needed, then grown in place: a change
+        # must not copy every chat again
+        self._chat_array: Any = None
         self._recent = _Recent()  # answers since the last change, replaced on every change
         pending: dict[Key, list[int]] = {}
         for row in rows:
@@ -290,11 +292,16 @@ class WatchIndex:
         self.limits.append(limit)
         self.limit_values.add(limit)
         self.positions.setdefault(subscriber, []).append(position)
+        if self._chat_array is not None:
+            if position == len(self._chat_array):
+                grown = numpy.empty(2 * position + 1024, dtype=object)
+                grown[:position] = self._chat_array
+                self._chat_array = grown
+            self._chat_array[position] = chat
         return position
 
     def add(self, subscriber: int, chat: str, watch: Watch) -> None:
         self.in_order = self.in_order and subscriber >= (self.owners[-1] if self.owners else 0)
-        self._chat_array = None
         self._recent = _Recent()
         bit = 1 << self._append(subscriber, chat, watch)
         for key in watch_keys(watch):
