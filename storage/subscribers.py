@@ -286,6 +286,8 @@ class WatchIndex:
 
     def _append(self, subscriber: int, chat: str, watch: Watch) -> int:
         position = len(self.chats)
+        if position and self.owners[-1] == subscriber:
+            chat = self.chats[-1]  # one string per subscriber, not one per watch
         self.chats.append(chat)
         self.owners.append(subscriber)
         limit = NO_LIMIT if watch.max_miles is None else watch.max_miles
