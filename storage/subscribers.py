@@ -270,8 +270,8 @@ class WatchIndex:
         self.positions: dict[int, list[int]] = {}  # subscriber id -> its live bits
         self.dead = 0
         self.in_order = True  # bits in subscriber order (false once a change appends one)
-        # self.chats as a numpy array, made when first needed, then grown in place: a change
-        # must not copy every chat again
+        # self.chats as a numpy array, with room for the watches of a while to come and grown
+        # in place: a change must not copy every chat again
         self._chat_array: Any = None
         self._recent = _Recent()  # answers since the last change, replaced on every change
         pending: dict[Key, list[int]] = {}
@@ -282,6 +282,8 @@ class WatchIndex:
                 pending.setdefault(key, []).append(position)
         size = len(self.chats)
         self.sets: dict[Key, int] = {key: _bits(at, size) for key, at in pending.items()}
+        self._chat_array = numpy.empty(size * 9 // 8 + 1024, dtype=object)
+        self._chat_array[:size] = self.chats
         self.alive = (1 << size) - 1
 
     def _append(self, subscriber: int, chat: str, watch: Watch) -> int:
@@ -382,8 +384,6 @@ class WatchIndex:
         # one chat per subscriber, however many of its watches matched
         first = numpy.ones(len(owners), dtype=bool)
         numpy.not_equal(owners[1:], owners[:-1], out=first[1:])
-        if self._chat_array is None:
-            self._chat_array = numpy.array(self.chats, dtype=object)
         chats: list[str] = self._chat_array[positions[first]].tolist()
         return chats
 
