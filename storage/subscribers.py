@@ -266,7 +266,9 @@ class WatchIndex:
         self.chats: list[str] = []
         self.owners = array("q")  # subscriber id per bit, to list chats in subscriber order
         self.limits = array("q")  # most miles per bit
-        self.limit_values: set[int] = set()  # every limit a watch has had (a few round numbers)
+        # every limit a watch has had, ascending (a few round numbers); replaced, not changed,
+        # so a match on another thread never sees it half made
+        self.limit_values: tuple[int, ...] = ()
         self.positions: dict[int, list[int]] = {}  # subscriber id -> its live bits
         self.dead = 0
         self.in_order = True  # bits in subscriber order (false once a change appends one)
@@ -288,13 +290,14 @@ class WatchIndex:
 
     def _append(self, subscriber: int, chat: str, watch: Watch) -> int:
         position = len(self.chats)
-        if position and self.owners[-1] == subscriber:
+        if position and self.owners[-1] == subscriber and self.chats[-1] == chat:
             chat = self.chats[-1]  # one string per subscriber, not one per watch
         self.chats.append(chat)
         self.owners.append(subscriber)
         limit = NO_LIMIT if watch.max_miles is None else watch.max_miles
         self.limits.append(limit)
-        self.limit_values.add(limit)
+        if limit not in self.limit_values:
+            self.limit_values = tuple(sorted((*self.limit_values, limit)))
         self.positions.setdefault(subscriber, []).append(position)
         if self._chat_array is not None:
             if position == len(self._chat_array):
@@ -306,19 +309,19 @@ class WatchIndex:
 
     def add(self, subscriber: int, chat: str, watch: Watch) -> None:
         self.in_order = self.in_order and subscriber >= (self.owners[-1] if self.owners else 0)
-        self._recent = _Recent()
         bit = 1 << self._append(subscriber, chat, watch)
         for key in watch_keys(watch):
             self.sets[key] = self.sets.get(key, 0) | bit
         self.alive |= bit
+        self._recent = _Recent()  # last: an answer found meanwhile goes with the old one
 
     def drop(self, subscriber: int) -> None:
-        self._recent = _Recent()
         gone = 0
         for position in self.positions.pop(subscriber, []):
             gone |= 1 << position
             self.dead += 1
         self.alive &= ~gone
+        self._recent = _Recent()
 
     def replace(self, subscriber: int, chat: str, watches: Iterable[Watch]) -> None:
         """``subscriber``'s live watches are now ``watches`` (none: it gets nothing)."""
@@ -359,13 +362,19 @@ class WatchIndex:
         miles pass get the same chats: the answer is kept until the next change."""
         recent = self._recent  # a change meanwhile replaces it: no stale answer is kept
         months = _offer_months(offer)
-        key = (offer.cabin, offer.origin, offer.destination, *months, recent.limit_class(self,
-               offer.miles))  # fmt: skip
+        key = (offer.cabin, offer.origin, offer.destination, *months, self._limit_class(offer))
         found = recent.answers.get(key)
         if found is None:
             found = self._match(offer, months)
             recent.keep(key, found)
         return list(found)
+
+    def _limit_class(self, offer: Offer) -> int:
+        """Which watch limits ``offer`` passes, as the count of distinct limits below its
+        miles (-1: an offer without miles, which only watches without a limit take)."""
+        if offer.miles is None:
+            return -1
+        return bisect.bisect_left(self.limit_values, offer.miles)
 
     def _match(self, offer: Offer, months: list[Key]) -> list[str]:
         bits = self.candidates(offer, months)
@@ -394,24 +403,16 @@ class _Recent:
     def __init__(self) -> None:
         self.answers: dict[tuple[Any, ...], list[str]] = {}
         self.chats = 0
-        self.limits: list[int] | None = None  # the distinct limits of the watches, ascending
-
-    def limit_class(self, index: WatchIndex, miles: int | None) -> int:
-        """Which watch limits ``miles`` passes, as the count of distinct limits below it
-        (-1: an offer without miles, which only watches without a limit take)."""
-        if miles is None:
-            return -1
-        if self.limits is None:
-            self.limits = sorted(index.limit_values)
-        return bisect.bisect_left(self.limits, miles)
+        self.lock = threading.Lock()
 
     def keep(self, key: tuple[Any, ...], chats: list[str]) -> None:
         if len(chats) > RECENT_CHATS:
             return
-        while self.answers and self.chats + len(chats) > RECENT_CHATS:
-            self.chats -= len(self.answers.pop(next(iter(self.answers))))
-        self.answers[key] = chats
-        self.chats += len(chats)
+        with self.lock:
+            while self.answers and self.chats + len(chats) > RECENT_CHATS:
+                self.chats -= len(self.answers.pop(next(iter(self.answers))))
+            self.answers[key] = chats
+            self.chats += len(chats)
 
 
 def _positions(bits: int, size: int) -> Any:
