@@ -32,12 +32,25 @@ CABIN_NAMES = {
 KIND_NAMES = {"new": "New", "cheaper": "Cheaper", "back": "Back"}
 
 
+def with_subscribers(configured: list[str], matched: list[str]) -> list[str]:
+    """The ``configured`` chats, once each, then the ``matched`` subscribers not among them.
+    ``matched`` holds each chat once already and may hold thousands: only the few configured
+    chats are looked for in it, rather than hashing every subscriber again."""
+    configured = list(dict.fromkeys(configured))
+    if not configured:
+        return matched
+    both = set(configured).intersection(matched)
+    if not both:
+        return configured + matched
+    return configured + [chat for chat in matched if chat not in both]
+
+
 class Audience(Protocol):
     """The people a notifier's bot serves, as the notifier sees them. The chat package keeps
     them (chat/store.py over storage/); the runner hands them over with ``attach``."""
 
     def matching(self, offer: Offer) -> list[str]:
-        """Chats of active subscribers whose watches the offer matches."""
+        """Chats of active subscribers whose watches the offer matches, each once."""
         ...
 
     def inactive(self, chat: str) -> str | None:

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from notifiers.base import Delivery, Item, Notifier, retry_after
+from notifiers.base import Delivery, Item, Notifier, retry_after, with_subscribers
 from offers.model import Event
 from settings.config import NotifierConfig, secret
 
@@ -119,7 +119,7 @@ class MessengerNotifier(Notifier):
     def recipients(self, event: Event) -> list[str]:
         chats = list(self.people)
         if self.options.subscribers and self.audience is not None:
-            chats += self.audience.matching(event.offer)
+            return with_subscribers(chats, self.audience.matching(event.offer))
         return list(dict.fromkeys(chats))
 
     def admin_chats(self) -> list[str]:

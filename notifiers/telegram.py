@@ -34,7 +34,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from notifiers.base import Delivery, Item, Notifier, describe, retry_after
+from notifiers.base import Delivery, Item, Notifier, describe, retry_after, with_subscribers
 from offers.announcements.html import plain_text
 from offers.model import Event
 from settings.config import NotifierConfig, secret
@@ -165,7 +165,7 @@ class TelegramNotifier(Notifier):
             if not target.rules or set(target.rules) & set(event.rules)
         ]
         if self.options.subscribers and self.audience is not None:
-            chats += self.audience.matching(event.offer)
+            return with_subscribers(chats, self.audience.matching(event.offer))
         return list(dict.fromkeys(chats))
 
     def admin_chats(self) -> list[str]:

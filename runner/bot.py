@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import repeat
 from typing import Any, Protocol
 
 import sqlite_utils
@@ -46,6 +47,20 @@ def build_sinks(config: Config) -> list[Sink]:
     return [LocalSpreadsheet(config.spreadsheet.path, config.spreadsheet.runs_kept)]
 
 
+def route(notifiers: Sequence[Notifier], event: Event) -> list[tuple[str, str]]:
+    """The (target, chat) pairs an event goes to: every subscriber-facing notifier whose
+    rules it matched (a notifier without rules takes every event)."""
+    pairs: list[tuple[str, str]] = []
+    for notifier in notifiers:
+        if notifier.config.admin:
+            continue
+        wanted = notifier.config.rules
+        if wanted and not set(wanted) & set(event.rules):
+            continue
+        pairs.extend(zip(repeat(notifier.name), notifier.recipients(event)))
+    return pairs
+
+
 class Bot:
     def __init__(self, config: Config, *, db: sqlite_utils.Database | None = None) -> None:
         self.config = config
@@ -78,17 +93,7 @@ class Bot:
         self._started = False
 
     def route(self, event: Event) -> list[tuple[str, str]]:
-        """The (target, chat) pairs an event goes to: every subscriber-facing notifier whose
-        rules it matched (a notifier without rules takes every event)."""
-        pairs: list[tuple[str, str]] = []
-        for notifier in self.notifiers:
-            if notifier.config.admin:
-                continue
-            wanted = notifier.config.rules
-            if wanted and not set(wanted) & set(event.rules):
-                continue
-            pairs += [(notifier.name, chat) for chat in notifier.recipients(event)]
-        return pairs
+        return route(self.notifiers, event)
 
     def record(self, result: CrawlResult) -> RunSummary:
         summary = record(self.db, self.config, result, self.route, datetime.now(UTC))

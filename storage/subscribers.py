@@ -9,6 +9,7 @@ takes any offer. A subscriber gets an offer when any of its watches matches it.
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import json
 import sqlite3
@@ -217,6 +218,9 @@ def remove_watch(db: sqlite_utils.Database, target: str, chat: str, number: int)
 ANY = "*"
 #: The limit of a watch without most miles, in the index's array of limits.
 NO_LIMIT = 2**62
+#: Chats the index keeps of recent answers (its references, a few MB): enough for the offers
+#: of a run that share a route, cabin and months.
+RECENT_CHATS = 1_000_000
 Key = tuple[str, ...]
 
 
@@ -262,10 +266,16 @@ class WatchIndex:
         self.chats: list[str] = []
         self.owners = array("q")  # subscriber id per bit, to list chats in subscriber order
         self.limits = array("q")  # most miles per bit
+        # every limit a watch has had, ascending (a few round numbers); replaced, not changed,
+        # so a match on another thread never sees it half made
+        self.limit_values: tuple[int, ...] = ()
         self.positions: dict[int, list[int]] = {}  # subscriber id -> its live bits
         self.dead = 0
         self.in_order = True  # bits in subscriber order (false once a change appends one)
-        self._chat_array: Any = None  # self.chats as a numpy array, made when first needed
+        # self.chats as a numpy array, with room for the watches of a while to come and grown
+        # in place: a change must not copy every chat again
+        self._chat_array: Any = None
+        self._recent = _Recent()  # answers since the last change, replaced on every change
         pending: dict[Key, list[int]] = {}
         for row in rows:
             watch = Watch.from_row(row)
@@ -274,23 +284,36 @@ class WatchIndex:
                 pending.setdefault(key, []).append(position)
         size = len(self.chats)
         self.sets: dict[Key, int] = {key: _bits(at, size) for key, at in pending.items()}
+        self._chat_array = numpy.empty(size * 9 // 8 + 1024, dtype=object)
+        self._chat_array[:size] = self.chats
         self.alive = (1 << size) - 1
 
     def _append(self, subscriber: int, chat: str, watch: Watch) -> int:
         position = len(self.chats)
+        if position and self.owners[-1] == subscriber and self.chats[-1] == chat:
+            chat = self.chats[-1]  # one string per subscriber, not one per watch
         self.chats.append(chat)
         self.owners.append(subscriber)
-        self.limits.append(NO_LIMIT if watch.max_miles is None else watch.max_miles)
+        limit = NO_LIMIT if watch.max_miles is None else watch.max_miles
+        self.limits.append(limit)
+        if limit not in self.limit_values:
+            self.limit_values = tuple(sorted((*self.limit_values, limit)))
         self.positions.setdefault(subscriber, []).append(position)
+        if self._chat_array is not None:
+            if position == len(self._chat_array):
+                grown = numpy.empty(2 * position + 1024, dtype=object)
+                grown[:position] = self._chat_array
+                self._chat_array = grown
+            self._chat_array[position] = chat
         return position
 
     def add(self, subscriber: int, chat: str, watch: Watch) -> None:
         self.in_order = self.in_order and subscriber >= (self.owners[-1] if self.owners else 0)
-        self._chat_array = None
         bit = 1 << self._append(subscriber, chat, watch)
         for key in watch_keys(watch):
             self.sets[key] = self.sets.get(key, 0) | bit
         self.alive |= bit
+        self._recent = _Recent()  # last: an answer found meanwhile goes with the old one
 
     def drop(self, subscriber: int) -> None:
         gone = 0
@@ -298,6 +321,7 @@ class WatchIndex:
             gone |= 1 << position
             self.dead += 1
         self.alive &= ~gone
+        self._recent = _Recent()
 
     def replace(self, subscriber: int, chat: str, watches: Iterable[Watch]) -> None:
         """``subscriber``'s live watches are now ``watches`` (none: it gets nothing)."""
@@ -321,18 +345,39 @@ class WatchIndex:
             return found | self._any((side, "country", country) for country in place.countries)
         return found | self._any((side, "airport", airport) for airport in place.airports)
 
-    def candidates(self, offer: Offer) -> int:
+    def candidates(self, offer: Offer, months: list[Key] | None = None) -> int:
         """The watches that match ``offer`` on everything but miles, as a bit set."""
         bits = self.alive & self._any([("cabin", ANY), ("cabin", offer.cabin or "")])
         for side, written in (("from", offer.origin), ("to", offer.destination)):
             if bits:
                 bits &= self._place(side, written)
         if bits:
-            bits &= self._any([("month", ANY), *_offer_months(offer)])
+            bits &= self._any([("month", ANY), *(_offer_months(offer) if months is None
+                                                 else months)])  # fmt: skip
         return bits
 
     def matching(self, offer: Offer) -> list[str]:
-        bits = self.candidates(offer)
+        """The chats of the subscribers with a watch that matches ``offer``, one each, in
+        subscriber order. Offers alike in route, cabin, months and the watch limits their
+        miles pass get the same chats: the answer is kept until the next change."""
+        recent = self._recent  # a change meanwhile replaces it: no stale answer is kept
+        months = _offer_months(offer)
+        key = (offer.cabin, offer.origin, offer.destination, *months, self._limit_class(offer))
+        found = recent.answers.get(key)
+        if found is None:
+            found = self._match(offer, months)
+            recent.keep(key, found)
+        return list(found)
+
+    def _limit_class(self, offer: Offer) -> int:
+        """Which watch limits ``offer`` passes, as the count of distinct limits below its
+        miles (-1: an offer without miles, which only watches without a limit take)."""
+        if offer.miles is None:
+            return -1
+        return bisect.bisect_left(self.limit_values, offer.miles)
+
+    def _match(self, offer: Offer, months: list[Key]) -> list[str]:
+        bits = self.candidates(offer, months)
         if not bits:
             return []
         positions = _positions(bits, len(self.chats))
@@ -347,21 +392,37 @@ class WatchIndex:
             positions, owners = positions[order], owners[order]
         # one chat per subscriber, however many of its watches matched
         first = numpy.ones(len(owners), dtype=bool)
-        first[1:] = owners[1:] != owners[:-1]
-        if self._chat_array is None:
-            self._chat_array = numpy.array(self.chats, dtype=object)
+        numpy.not_equal(owners[1:], owners[:-1], out=first[1:])
         chats: list[str] = self._chat_array[positions[first]].tolist()
         return chats
 
 
+class _Recent:
+    """The index's latest answers, up to ``RECENT_CHATS`` chats, oldest forgotten first."""
+
+    def __init__(self) -> None:
+        self.answers: dict[tuple[Any, ...], list[str]] = {}
+        self.chats = 0
+        self.lock = threading.Lock()
+
+    def keep(self, key: tuple[Any, ...], chats: list[str]) -> None:
+        if len(chats) > RECENT_CHATS:
+            return
+        with self.lock:
+            while self.answers and self.chats + len(chats) > RECENT_CHATS:
+                self.chats -= len(self.answers.pop(next(iter(self.answers))))
+            self.answers[key] = chats
+            self.chats += len(chats)
+
+
 def _positions(bits: int, size: int) -> Any:
     """The positions of the set bits of ``bits``, ascending, as a numpy array: only the bytes
-    that hold a set bit are unpacked."""
+    that hold a set bit are unpacked. Unpacked bits are 0 or 1, so they are read as booleans,
+    which numpy scans several times faster than bytes."""
     packed = numpy.frombuffer(bits.to_bytes((size + 7) // 8, "little"), dtype=numpy.uint8)
-    busy = packed.nonzero()[0]
-    unpacked = numpy.unpackbits(packed[busy, None], axis=1, bitorder="little")
-    rows, columns = unpacked.nonzero()
-    return busy[rows] * 8 + columns
+    busy = numpy.flatnonzero(packed != 0)
+    found = numpy.flatnonzero(numpy.unpackbits(packed[busy], bitorder="little").view(bool))
+    return busy[found >> 3] * 8 + (found & 7)
 
 
 def _offer_months(offer: Offer) -> list[Key]:

@@ -280,6 +280,19 @@ def test_subscribers_get_offers_their_watches_match(fake: FakeTelegram, db: Any)
         assert target.recipients(event(1, **values)) == expected, values
 
 
+def test_a_configured_chat_that_also_subscribed_gets_each_offer_once(
+    fake: FakeTelegram, db: Any
+) -> None:
+    for chat in ("5", "-100500", "6"):
+        subscribers.subscribe(db, "telegram", chat)
+        subscribers.add_watch(db, "telegram", chat, Watch(destinations=["Europe"]))
+    target = notifier(fake, db, chats=[{"chat": "-100500"}, {"chat": "@all"}, {"chat": "@all"}],
+                      subscribers=True)  # fmt: skip
+    assert target.recipients(event(1)) == ["-100500", "@all", "5", "6"]
+    alone = notifier(fake, db, subscribers=True)
+    assert alone.recipients(event(1)) == ["5", "-100500", "6"]
+
+
 def test_rate_limits_are_telegrams_with_a_margin_and_can_be_changed(fake: FakeTelegram) -> None:
     # Telegram: 30 a second overall, 1 a second per chat, 20 a minute per group
     assert (TelegramNotifier.rate_per_second, TelegramNotifier.chat_interval) == (28, 1.02)

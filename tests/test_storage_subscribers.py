@@ -102,6 +102,40 @@ def test_changes_apply_to_the_index_without_a_rebuild(db: Any) -> None:
         assert subscribers.matching(db, "tg", offer) == brute_force_of(db, "tg", offer)
 
 
+def test_offers_alike_get_answers_that_follow_every_change(db: Any) -> None:
+    rng = random.Random(8)
+    for number in range(40):
+        subscribers.subscribe(db, "tg", str(number))
+        subscribers.add_watch(db, "tg", str(number), random_watch(rng))
+    offers = [random_offer(rng) for _ in range(12)]  # few: the same routes come back
+    for step in range(60):
+        chat = str(rng.randrange(40))
+        if step % 3 == 0:
+            subscribers.remove_watch(db, "tg", chat, 1)
+        else:
+            subscribers.add_watch(db, "tg", chat, random_watch(rng))
+        for offer in rng.sample(offers, 6):
+            assert subscribers.matching(db, "tg", offer) == brute_force_of(db, "tg", offer)
+
+
+def test_a_new_limit_splits_offers_that_differed_only_in_miles(db: Any) -> None:
+    def offer(miles: int | None) -> Any:
+        return make_offer({"source": "t", "program": "delta", "origin": "JFK", "miles": miles,
+                           "discount_pct": 20,
+                           "destination": "CDG", "depart_date": "2031-03-01"})  # fmt: skip
+
+    subscribers.subscribe(db, "tg", "1")
+    subscribers.add_watch(db, "tg", "1", subscribers.Watch(destinations=["Paris"], max_miles=60_000))
+    assert [subscribers.matching(db, "tg", offer(m)) for m in (40_000, 50_000)] == [["1"], ["1"]]
+    subscribers.subscribe(db, "tg", "2")
+    subscribers.add_watch(db, "tg", "2", subscribers.Watch(destinations=["CDG"], max_miles=45_000))
+    found = [subscribers.matching(db, "tg", offer(m)) for m in (40_000, 50_000, 70_000, None)]
+    assert found == [["1", "2"], ["1"], [], []]
+    mutated = subscribers.matching(db, "tg", offer(40_000))
+    mutated.append("someone")  # a caller's list is its own
+    assert subscribers.matching(db, "tg", offer(40_000)) == ["1", "2"]
+
+
 def test_a_change_made_elsewhere_rebuilds_the_index(db: Any) -> None:
     offer = make_offer({"source": "t", "program": "delta", "origin": "JFK", "destination": "CDG",
                         "miles": 30_000, "depart_date": "2031-03-01"})  # fmt: skip
