@@ -78,6 +78,8 @@ class LinkedSheet(WriteOnlyWorksheet):  # type: ignore[misc]
     """A write-only worksheet whose hyperlinks are kept as ``Links``. Rows, styles and
     frozen panes only: no images, charts, tables or comments."""
 
+    _writer: Any = None
+
     def _get_writer(self) -> None:
         if self._writer is None:
             self._writer = _SheetWriter(self)
