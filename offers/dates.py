@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -324,13 +322,30 @@ def read_day(text: str, *, seen: date | datetime | None = None, last: bool = Fal
     return end
 
 
+#: A day written as ISO ``2031-05-19``, the way most structured sources give it.
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _read(text: str, seen: date) -> tuple[Window, str]:
     """The window and how it was written: "range", "span" (a day, month or year alone),
     "until" or "from"."""
-    pieces = _pieces(text)
-    if not any(map(_is_date, pieces)):
+    found = _read_written(text, seen)
+    if found is None:
         day = _natural(text, seen)
         return Window(day, day), "span"
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _read_written(text: str, seen: date) -> tuple[Window, str] | None:
+    """``_read`` of text with a day, month or year in it; None for words only dateparser
+    reads. Cached: a source repeats the same few dates over its offers."""
+    if _ISO_DAY.fullmatch(text):  # what the reading below makes of it, without the reading
+        day = _day(int(text[:4]), int(text[5:7]), int(text[8:]))
+        return Window(day, day), "span"
+    pieces = _pieces(text)
+    if not any(map(_is_date, pieces)):
+        return None
     split = _split(pieces)
     if split is not None:
         before, after = split
@@ -411,15 +426,16 @@ class SlowDate(Exception):  # noqa: N818 - a signal to the caller, not a failure
 _FAST_ONLY: ContextVar[bool] = ContextVar("fast_only", default=False)
 
 
-@contextmanager
-def fast_only() -> Iterator[None]:
+class fast_only:  # noqa: N801 - used as a function: ``with fast_only():``
     """Within, text only dateparser could read raises SlowDate instead: an event loop reads
-    the common forms itself and hands the rest to a worker thread."""
-    token = _FAST_ONLY.set(True)
-    try:
-        yield
-    finally:
-        _FAST_ONLY.reset(token)
+    the common forms itself and hands the rest to a worker thread. (A class, not a generator:
+    a spider enters it for every row.)"""
+
+    def __enter__(self) -> None:
+        self._token = _FAST_ONLY.set(True)
+
+    def __exit__(self, *exc: object) -> None:
+        _FAST_ONLY.reset(self._token)
 
 
 def _natural(text: str, seen: date) -> date:

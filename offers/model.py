@@ -46,12 +46,30 @@ MAX_RAW_TEXT = 200
 
 def bounded(value: str, limit: int) -> str:
     """``value`` with its whitespace collapsed, cut to ``limit`` characters."""
+    if is_bounded(value, limit):
+        return value
     value = " ".join(value[: limit * 4].split())
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 #: The sets of given field names offers share (``Offer._complete``), by their names.
 _FIELD_SETS: dict[frozenset[str], set[str]] = {}
+
+
+def is_bounded(value: str, limit: int) -> bool:
+    """Whether ``bounded`` leaves ``value`` as it is: short enough, single spaces between
+    words (the space is the only printable whitespace) and none at either end."""
+    return (
+        len(value) <= limit
+        and value.isprintable()
+        and "  " not in value
+        and value[:1] != " "
+        and value[-1:] != " "
+    )
+
+
+#: The validation context of values whose text ``make_offer`` already cut to its bounds.
+_CUT: dict[str, bool] = {"cut": True}
 
 Cabin = Literal["economy", "premium_economy", "business", "first"]
 Trip = Literal["one-way", "round-trip"]
@@ -97,6 +115,8 @@ class Offer(BaseModel):
     def _strip(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
+        if info.context is _CUT:  # make_offer cut it already
+            return value or None
         return bounded(value, MAX_LENGTHS[info.field_name or ""]) or None
 
     @model_validator(mode="after")
@@ -172,25 +192,28 @@ _CONVERTERS: dict[str, Callable[[str], Any]] = {
 
 def _coerce(raw: dict[str, Any]) -> dict[str, Any]:
     """Turn the loose text a page shows into typed values; errors name the field."""
-    values = {k: _cut(k, v) for k, v in raw.items() if v is not None and v != ""}
-    seen_at = values.get("seen_at")
+    seen_at = raw.get("seen_at")
     relative_to = seen_at if isinstance(seen_at, datetime) else None
+    # dates are read on the day the offer was seen
+    seen = relative_to.date() if relative_to is not None else date.today()
+    values: dict[str, Any] = {}
     field = ""
     try:
-        for field, value in list(values.items()):
-            if not isinstance(value, str):
+        # one pass: each text cut to its bound, then read (this runs for every offer)
+        for field, value in raw.items():
+            if value is None or value == "":
                 continue
-            if field in _CONVERTERS:
-                values[field] = _CONVERTERS[field](value)
-            elif field in _DATE_FIELDS:
-                # a month alone ("book by June 2031") runs to its last day for a deadline
-                values[field] = text.parse_day(
-                    value, relative_to=relative_to, last=field in ("book_by", "travel_end")
-                )
+            if isinstance(value, str):
+                known = _READ.get((field, value, seen), _UNREAD)
+                if known is _UNREAD:
+                    known = _read(field, value, seen)
+                    _remember((field, value, seen), known)
+                value = known
+            values[field] = value
         travel = values.pop("travel", None)
         if isinstance(travel, str):
             field = "travel"
-            start, end = text.parse_day_range(travel, relative_to=relative_to)
+            start, end = text.parse_day_range(travel, relative_to=seen)
             values.setdefault("travel_start", start)
             values.setdefault("travel_end", end)
     except ValueError as exc:
@@ -198,11 +221,38 @@ def _coerce(raw: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _cut(field: str, value: Any) -> Any:
+_LAST_DAY_FIELDS = frozenset({"book_by", "travel_end"})
+#: Texts read before, by (field, text, day seen): a source repeats the same programs, places,
+#: cabins, taxes and dates over its offers.
+_READ: dict[tuple[str, str, date], Any] = {}
+_UNREAD = object()
+#: Texts kept at most (then the memory starts over), and the longest text kept.
+_READ_SIZE, _READ_LENGTH = 20_000, 500
+
+
+def _cut(field: str, value: str) -> str:
     """Loose text of a field cut to its bound before anything reads it."""
-    if isinstance(value, str):
-        return bounded(value, MAX_LENGTHS.get(field, MAX_RAW_TEXT))
+    limit = MAX_LENGTHS.get(field, MAX_RAW_TEXT)
+    return value if is_bounded(value, limit) else bounded(value, limit)
+
+
+def _read(field: str, value: str, seen: date) -> Any:
+    """The value of a field's loose text, cut to its bound, then read (on the day ``seen``)."""
+    value = _cut(field, value)
+    convert = _CONVERTERS.get(field)
+    if convert is not None:
+        return convert(value)
+    if field in _DATE_FIELDS:
+        # a month alone ("book by June 2031") runs to its last day for a deadline
+        return text.parse_day(value, relative_to=seen, last=field in _LAST_DAY_FIELDS)
     return value
+
+
+def _remember(key: tuple[str, str, date], known: Any) -> None:
+    if len(key[1]) <= _READ_LENGTH:
+        if len(_READ) >= _READ_SIZE:
+            _READ.clear()
+        _READ[key] = known
 
 
 def _trip(value: str) -> str:
@@ -218,7 +268,7 @@ def make_offer(raw: dict[str, Any]) -> Offer:
     """Build a valid Offer from raw parser output, or raise InvalidOffer with the reason."""
     values = _coerce(raw)
     try:
-        return Offer(**values)
+        return Offer.model_validate(values, context=_CUT)
     except ValidationError as exc:
         raise InvalidOffer(_reason(exc)) from None
 

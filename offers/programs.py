@@ -67,6 +67,7 @@ def _by_name() -> dict[str, str]:
     return index
 
 
+@lru_cache(maxsize=1024)
 def program_id(text: str | None) -> str | None:
     """The id of the program ``text`` names exactly (an id, display name, brand or airline
     name, in any case and spacing), or None."""

@@ -19,10 +19,21 @@ _MILES = re.compile(
 )
 
 
-@lru_cache(maxsize=4096)
+#: A figure alone in plain digits, grouped by commas or not (``12,500``, ``7500``): read as
+#: the full reading below reads it, without it. Up to 15 digits, which a float holds exactly.
+_PLAIN_MILES = re.compile(r"[0-9]{1,3}(?:,[0-9]{3}){1,4}|[0-9]{1,15}")
+
+
 def parse_miles(text: str | int | float | None) -> int | None:
     """The first miles figure in ``text``: ``12,500``, ``12.5K``, ``12,5 mil``, ``7500`` or
     ``1万5000``, read as the announcement reader reads them."""
+    if type(text) is str and _PLAIN_MILES.fullmatch(text):
+        return int(text.replace(",", ""))
+    return _read_miles(text)
+
+
+@lru_cache(maxsize=4096)
+def _read_miles(text: str | int | float | None) -> int | None:
     if text is None:
         return None
     if isinstance(text, bool):
@@ -58,7 +69,7 @@ def parse_cabin(text: str | None) -> str | None:
 
 
 def parse_day(
-    text: str | date | None, *, relative_to: datetime | None = None, last: bool = False
+    text: str | date | None, *, relative_to: date | datetime | None = None, last: bool = False
 ) -> date | None:
     """A calendar day from ISO text or words (``Jan 5``, ``5 mars 2026``), or None; read by
     offers.dates on the day ``relative_to`` (today when not given)."""
@@ -72,7 +83,7 @@ def parse_day(
 
 
 def parse_day_range(
-    text: str | None, *, relative_to: datetime | None = None
+    text: str | None, *, relative_to: date | datetime | None = None
 ) -> tuple[date | None, date | None]:
     """A travel window (``Jan 5 – Mar 15, 2026``, ``March 3 – 20, 2031``, a single day) as
     (start, end), read by offers.dates on the day ``relative_to`` (today when not given)."""

@@ -15,6 +15,7 @@ from scrapy.utils.project import get_project_settings
 from offers.model import Offer
 from runner.browser import BrowserError, SharedBrowser
 from scrapers.addon import CONFIG, LoadedConfig
+from scrapers.items import UNCHANGED_PAGES, UnchangedPage
 from scrapers.outcome import BLOCKED_STATUS, EMPTY, ERROR, OK, CrawlResult, result_from_stats
 from scrapers.sources import SourceLoader, source_settings
 from settings.config import Config, SourceConfig
@@ -34,6 +35,8 @@ def project_settings(config: Config) -> Settings:
     if not settings.get("BOT_NAME") or settings.get("BOT_NAME") == "scrapybot":
         settings.setmodule("scrapers.settings", priority="project")
     settings.set(CONFIG, LoadedConfig(config), priority="project")
+    # an unchanged page's offers come as one item; ``Crawls.run`` counts them one by one
+    settings.set(UNCHANGED_PAGES, True, priority="project")
     return settings
 
 
@@ -66,7 +69,12 @@ class Crawls:
             result.errors, result.message, result.finished = 1, str(exc), datetime.now(UTC)
             return result
 
-        def scraped(item: Offer) -> None:
+        def scraped(item: Offer | UnchangedPage) -> None:
+            if isinstance(item, UnchangedPage):
+                result.unchanged_pages += 1
+                result.items += len(item.offers)
+                result.offers += item.offers
+                return
             result.items += 1
             result.offers.append(item)
 

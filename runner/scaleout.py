@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -325,9 +326,11 @@ def build_egg(root: Path = ROOT, version: str = "0") -> bytes:
         # do not share a build/ folder
         tree = Path(folder) / "project"
         shutil.copytree(root, tree, ignore=_not_in_egg(root))
+        # scrapyd-deploy leaves its own build folder in TMPDIR: keep it inside ours
         done = subprocess.run(
             [sys.executable, "-m", "scrapyd_client.deploy", "--build-egg", str(egg)],
             cwd=tree,
+            env={**os.environ, "TMPDIR": folder},
             capture_output=True,
             text=True,
             timeout=300,

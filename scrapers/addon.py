@@ -141,6 +141,11 @@ class LoadedConfig:
     def __repr__(self) -> str:
         return "<config.toml, already read>"
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> LoadedConfig:
+        # read-only once loaded: every crawler copies its settings, and a copy of the whole
+        # config (every source, every rule) cost more than a repeat run's requests
+        return self
+
 
 def config_path(settings: BaseSettings) -> Path:
     """config.toml's path: the setting, else the environment variable, else config.toml."""

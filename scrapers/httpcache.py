@@ -3,12 +3,16 @@ a 304, not a full download."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from scrapy.core.downloader import Slot
 from scrapy.extensions.httpcache import RFC2616Policy
 from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http import Request, Response
 
-_VALIDATORS = (b"ETag", b"Last-Modified")
+VALIDATORS = (b"ETag", b"Last-Modified")
+#: The flag of a cached response the server has just confirmed with a 304.
+REVALIDATED = "revalidated"
 
 #: Request headers that carry a credential: a request with one is never written to the cache,
 #: whose files keep every request header in plain text.
@@ -28,7 +32,7 @@ class RevalidatingPolicy(RFC2616Policy):
 
     def should_cache_response(self, response: Response, request: Request) -> bool:
         # without a validator a stored copy could never be used again: every run fetches in full
-        if not any(name in response.headers for name in _VALIDATORS):
+        if not any(name in response.headers for name in VALIDATORS):
             return False
         return super().should_cache_response(response, request)
 
@@ -45,7 +49,11 @@ class RevalidatingPolicy(RFC2616Policy):
         self, cachedresponse: Response, response: Response, request: Request
     ) -> bool:
         # only the server's own "not modified"; a 5xx is a failed run, not yesterday's page
-        return response.status == 304
+        if response.status != 304:
+            return False
+        # told apart from a stale copy served when the download failed, also flagged "cached"
+        cachedresponse.flags.append(REVALIDATED)
+        return True
 
 
 class RevalidatingAutoThrottle(AutoThrottle):
@@ -55,6 +63,15 @@ class RevalidatingAutoThrottle(AutoThrottle):
     a repeat run over unchanged pages keeps the start delay (a second a page) to the end."""
 
     def _adjust_delay(self, slot: Slot, latency: float, response: Response) -> None:
-        if response.status == 304:
-            response = response.replace(status=200)
-        super()._adjust_delay(slot, latency, response)
+        # AutoThrottle reads only the status: no copy of the response (its body, its headers)
+        super()._adjust_delay(slot, latency, cast(Response, _ANSWERED) if response.status == 304
+                              else response)  # fmt: skip
+
+
+class _Answered:
+    """A response's status as AutoThrottle reads it, for a 304: a full answer."""
+
+    status = 200
+
+
+_ANSWERED = _Answered()

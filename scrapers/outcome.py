@@ -31,6 +31,8 @@ class CrawlResult:
     responses: int = 0
     items: int = 0
     requests: int = 0
+    #: Pages the server answered 304, whose offers came as one item each
+    unchanged_pages: int = 0
     message: str = ""
     #: False when the crawl stopped early (a page budget, a close condition): it saw part only
     complete: bool = True

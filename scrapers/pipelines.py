@@ -18,6 +18,7 @@ from twisted.internet.threads import deferToThread
 from offers.dates import SlowDate, fast_only
 from offers.errors import InvalidOffer
 from offers.model import Offer, make_offer, rejection_code
+from scrapers.items import UnchangedPage
 
 REJECTED = "awardwatch/rejected"
 
@@ -43,10 +44,13 @@ class OfferPipeline:
     def from_crawler(cls, crawler: Crawler) -> OfferPipeline:
         return cls(crawler)
 
-    def process_item(self, item: Any, spider: Spider | None = None) -> Offer | Deferred[Offer]:
+    def process_item(
+        self, item: Any, spider: Spider | None = None
+    ) -> Offer | UnchangedPage | Deferred[Offer]:
         """The offer of ``item``; a date only dateparser reads (tens of milliseconds) is read
-        on a worker thread, so the crawl's event loop never waits for it."""
-        if isinstance(item, Offer):
+        on a worker thread, so the crawl's event loop never waits for it. An unchanged page's
+        offers were validated by the spider."""
+        if isinstance(item, Offer | UnchangedPage):
             return item
         raw = ItemAdapter(item).asdict()
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 import sqlite_utils
@@ -31,14 +32,21 @@ _OFFER_COLUMNS = [
 _COLUMN_NAMES = [*_OFFER_COLUMNS, "region"]
 
 
-def _columns(offer: Offer) -> dict[str, Any]:
-    # attribute by attribute: several times faster than a JSON dump, and this runs per offer
-    row = {name: getattr(offer, name) for name in _OFFER_COLUMNS}
-    for name in ("depart_date", "travel_start", "travel_end", "book_by"):
-        if row[name] is not None:
-            row[name] = row[name].isoformat()
-    row["promo"] = int(offer.promo)
-    row["region"] = region_of(offer.destination)
+_VALUES = attrgetter(*_OFFER_COLUMNS)
+_DATES = [_OFFER_COLUMNS.index(name)
+          for name in ("depart_date", "travel_start", "travel_end", "book_by")]  # fmt: skip
+_PROMO, _MILES = _OFFER_COLUMNS.index("promo"), _OFFER_COLUMNS.index("miles")
+
+
+def _columns(offer: Offer) -> list[Any]:
+    """The values of ``_COLUMN_NAMES`` of the offer's row."""
+    # one attrgetter call, not a JSON dump nor a dict: this runs for every offer
+    row = list(_VALUES(offer))
+    for index in _DATES:
+        if row[index] is not None:
+            row[index] = row[index].isoformat()
+    row[_PROMO] = int(row[_PROMO])
+    row.append(region_of(offer.destination))
     return row
 
 
@@ -109,6 +117,9 @@ def observe_all(
     return events
 
 
+#: The sightings of an offer no source showed yet (read only).
+_UNSEEN: dict[str, sightings.Sighting] = {}
+
 #: Offers observed in one slice of ``observe_all``.
 OBSERVE_CHUNK = 2000
 
@@ -131,11 +142,11 @@ def _observe(
     sighted: list[tuple[str, str, int | None, str | None]] = []
     event_rows: list[list[Any]] = []
     events: list[Event] = []
+    matched_rules: dict[tuple[str, ...], str] = {}
     for key, offer, rules, matched in keyed:
         columns = _columns(offer)
         before = stored.get(key)
-        others = seen_by.get(key, {})
-        live = {s.source: s.miles for s in others.values() if s.live}
+        others = seen_by.get(key, _UNSEEN)
         price = offer.miles
         mine = others.get(offer.source)
         if matched and mine and mine.miles and price and price > mine.miles:
@@ -143,16 +154,17 @@ def _observe(
         if before is None:
             kind: str | None = "new"
             lowest_before = None
-            fresh.append([key, *columns.values(), stamp, stamp, offer.miles])
+            fresh.append([key, *columns, stamp, stamp, offer.miles])
         else:
+            live = {s.source: s.miles for s in others.values() if s.live}
             lowest_before = sightings.lowest(live.values()) if live else before["miles"]
             kind = _event_kind(before, offer, lowest_before, now, settings)
             live[offer.source] = price
             low = sightings.lowest(live.values())
             best = sightings.lowest([before["best_miles"], offer.miles])
             if low is None or (price is not None and price <= low):
-                columns["miles"] = price
-                updates.append([*columns.values(), stamp, best, key])
+                columns[_MILES] = price
+                updates.append([*columns, stamp, best, key])
             else:  # another source shows it cheaper: that one is the offer's price and link
                 cheapest = min(
                     (s for s in others.values() if s.live and s.miles == low and s != mine),
@@ -163,8 +175,12 @@ def _observe(
         if kind is None:
             continue
         previous = lowest_before if kind == "cheaper" else None
+        rule_names = tuple(rules)
+        if rule_names not in matched_rules:  # a run's offers match the same few sets of rules
+            matched_rules[rule_names] = json.dumps(rules)
         event_rows.append([next_id, key, kind, offer.miles, previous, stamp, run_id,
-                           offer.source, json.dumps(rules), offer.model_dump_json()])  # fmt: skip
+                           offer.source, matched_rules[rule_names],
+                           offer.model_dump_json()])  # fmt: skip
         events.append(Event(next_id, kind, offer, rules, previous, run_id))
         next_id += 1
     names = ", ".join(f"[{c}]" for c in _COLUMN_NAMES)

@@ -79,6 +79,8 @@ def test_written_windows(text: str, window: tuple[date, date | None]) -> None:
         ("Feb 30, 2031", "no such day"),
         ("May 32, 2031", "no such day"),
         ("0 May 2031", "no such day"),
+        ("2031-02-30", "no such day"),
+        ("0000-05-19", "no such day"),
         ("x" * 5000, "unparseable date 'xxx"),
         ("2031-05-19 – 2031-05-05", "ends before it starts"),
     ],
@@ -89,6 +91,7 @@ def test_unreadable_dates_say_why(text: str, reason: str) -> None:
 
 
 def test_one_day() -> None:
+    assert read_day("2031-05-19", seen=SEEN) == date(2031, 5, 19)
     assert read_day("Book by December 31, 2030", seen=SEEN) == date(2030, 12, 31)
     assert read_day("June 2031", seen=SEEN) == date(2031, 6, 1)
     assert read_day("June 2031", seen=SEEN, last=True) == date(2031, 6, 30)

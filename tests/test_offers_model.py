@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -72,3 +73,24 @@ def test_offers_of_one_shape_share_their_field_names_and_a_copy_has_its_own() ->
     copied = cheap.model_copy(update={"cabin": "business"})
     assert "cabin" in copied.model_fields_set
     assert "cabin" not in dear.model_fields_set
+
+
+def test_the_same_text_reads_the_same_on_the_same_day_only() -> None:
+    """Text a source repeats is read once a day; a date without a year follows the day seen."""
+    raw = {**BASE, "miles": "45,000", "depart_date": "Jan 5", "cabin": "Business Class"}
+    june = datetime(2030, 6, 1, tzinfo=UTC)
+    first, again = (make_offer({**raw, "seen_at": june}) for _ in range(2))
+    later = make_offer({**raw, "seen_at": datetime(2031, 2, 1, tzinfo=UTC)})
+    assert first == again and first.depart_date == date(2031, 1, 5)
+    assert later.depart_date == date(2032, 1, 5)
+
+
+def test_a_rejected_text_is_rejected_every_time() -> None:
+    for _ in range(2):
+        with pytest.raises(InvalidOffer, match="cabin: unknown cabin 'Steerage'"):
+            make_offer({**BASE, "miles": 1000, "cabin": "Steerage"})
+
+
+@pytest.mark.parametrize("text", ["  New   York ", "New\tYork", "New\u00a0York"])
+def test_loose_spacing_is_collapsed(text: str) -> None:
+    assert make_offer({**BASE, "miles": 1000, "origin": text}).origin == "New York"

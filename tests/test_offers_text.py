@@ -13,6 +13,10 @@ from offers.text import parse_cabin, parse_day, parse_day_range, parse_miles, pa
     ("text", "miles"),
     [
         ("12,500", 12500),
+        ("1,234,567", 1234567),
+        ("007", 7),
+        ("123456789012345", 123456789012345),
+        ("12,34", 12),
         ("from 12.5K miles", 12500),
         ("12,5 mil", 12500),
         ("7500", 7500),

@@ -16,7 +16,6 @@ import json
 import os
 import socket
 import sqlite3
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -229,10 +228,11 @@ def _rows(page: Page) -> int:
 
 
 def _shot(page: Page, name: str) -> None:
-    scratch = Path(tempfile.gettempdir()) / f"awardwatch-panel-{os.getpid()}"
-    folder = Path(os.environ.get("AWARDWATCH_SCREENSHOTS") or scratch)
-    folder.mkdir(exist_ok=True)
-    page.screenshot(path=str(folder / f"panel-{name}.png"))
+    """Screenshot what an analyst sees: saved into AWARDWATCH_SCREENSHOTS when set (`make
+    screenshots`), else only taken, so a test run leaves no file behind."""
+    folder = os.environ.get("AWARDWATCH_SCREENSHOTS")
+    path = str(Path(folder) / f"panel-{name}.png") if folder else None
+    assert page.screenshot(path=path).startswith(b"\x89PNG")
 
 
 # --- what an analyst sees ------------------------------------------------------------------

@@ -12,6 +12,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
@@ -199,6 +200,15 @@ def test_the_egg_holds_every_package_the_spiders_import() -> None:
         assert module in names
     assert "settings = scrapers.settings" in egg.read("EGG-INFO/entry_points.txt").decode()
     assert not any("__pycache__" in name for name in names)
+
+
+def test_an_egg_build_leaves_nothing_in_the_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    assert build_egg(version="8")
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ through the kind's pure parser, rejected rows and blocks counted in the crawl's 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -10,12 +11,15 @@ from urllib.parse import unquote, urlsplit
 
 import scrapy
 from scrapy.http import Request, Response
+from scrapy.statscollectors import StatsCollector
 from twisted.python.failure import Failure
 
 from offers.dates import SlowDate, fast_only
 from offers.errors import BlockedResponse, MalformedResponse
 from offers.model import Offer
 from scrapers.cachestore import ParseMemo, memo_for
+from scrapers.httpcache import REVALIDATED, VALIDATORS
+from scrapers.items import UNCHANGED_PAGES, UnchangedPage
 from scrapers.middlewares import count, failure_reason
 from scrapers.parsers import ParseContext, Rejected, parser
 from scrapers.pipelines import REJECTED, validated
@@ -52,6 +56,7 @@ class SourceSpider(scrapy.Spider):
         self.started_at = datetime.now(UTC)
         self._memo: ParseMemo | None = None
         self._memo_opened = False
+        self._settings: str | None = None
 
     def memo(self) -> ParseMemo | None:
         """Rows parsed from bodies seen before, when the crawl keeps the project's cache."""
@@ -114,19 +119,72 @@ class SourceSpider(scrapy.Spider):
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         yield from self.read(response.body, response)
 
-    def read(self, body: bytes, response: Response) -> Iterator[Offer | dict[str, Any]]:
+    def read(
+        self, body: bytes, response: Response
+    ) -> Iterator[Offer | UnchangedPage | dict[str, Any]]:
         """The offers in ``body``; rejected rows and blocks counted (see ``records``). A row
         with a date only dateparser reads goes on as raw fields: the item pipeline reads it on
         a worker thread, so the crawl's event loop never waits tens of milliseconds for it."""
+        keep = self.crawler.settings.getbool(UNCHANGED_PAGES)
+        if keep and REVALIDATED in response.flags:
+            yield from self.unchanged(body, response)
+            return
+        stats = self.crawler.stats
+        assert stats is not None
+        rejected, offers, clean = _rejections(stats), [], True
         for raw in self.records(body, response):
             try:
                 with fast_only():
-                    offer = validated(raw, self.crawler.stats)
+                    offer = validated(raw, stats)
             except SlowDate:
+                clean = False
                 yield raw
                 continue
             if offer is not None:
+                offers.append(offer)
                 yield offer
+        memo = self.memo()
+        clean = clean and _rejections(stats) == rejected
+        if keep and clean and memo is not None and revalidatable(response):
+            # for the next run, should the server answer 304
+            SEEN_PAGES.put(self.memo_key(memo, self.context(response), body), tuple(offers))
+
+    def unchanged(
+        self, body: bytes, response: Response
+    ) -> Iterator[UnchangedPage | dict[str, Any]]:
+        """The offers of a page the server answered 304, as one item: Scrapy's item path costs
+        more per offer than reading it. Its rows come from the parse memo (or a fresh parse when
+        the source's settings changed); its offers, when this process read the same rows today
+        without a rejection, from ``SEEN_PAGES``, stamped with this run's time. A row with a
+        slow date goes on alone, as in ``read``."""
+        stats = self.crawler.stats
+        assert stats is not None
+        memo, ctx = self.memo(), self.context(response)
+        key = self.memo_key(memo, ctx, body) if memo is not None else ""
+        known = SEEN_PAGES.get(key) if key else None
+        if self.blocked(response, body):
+            return
+        if known is not None:
+            stats.inc_value("awardwatch/parse_reused")
+            stamp = {"seen_at": ctx.fetched_at}
+            yield UnchangedPage(response.url, tuple(o.model_copy(update=stamp) for o in known))
+            return
+        rejected = _rejections(stats)
+        offers: list[Offer] = []
+        slow: list[dict[str, Any]] = []
+        for raw in self.unblocked_records(body, response):
+            try:
+                with fast_only():
+                    offer = validated(raw, stats)
+            except SlowDate:
+                slow.append(raw)
+                continue
+            if offer is not None:
+                offers.append(offer)
+        if key and not slow and _rejections(stats) == rejected:
+            SEEN_PAGES.put(key, tuple(offers))
+        yield UnchangedPage(response.url, tuple(offers))
+        yield from slow
 
     def records(self, body: bytes, response: Response) -> Iterator[dict[str, Any]]:
         """Run the kind's parser on ``body``; count what it rejects and what blocks it."""
@@ -134,12 +192,16 @@ class SourceSpider(scrapy.Spider):
         assert stats is not None
         if self.blocked(response, body):
             return
+        yield from self.unblocked_records(body, response)
+
+    def unblocked_records(self, body: bytes, response: Response) -> Iterator[dict[str, Any]]:
+        """``records`` of a body already checked for blocks."""
+        stats = self.crawler.stats
+        assert stats is not None
         ctx = self.context(response)
         memo, key = self.memo(), ""
         if memo is not None:
-            # the day is part of the key: a parser may read "Friday" against the day it runs
-            settings = f"{self.source.model_dump_json()}{ctx.fetched_at.date()}"
-            key = memo.key(self.source.name, settings, response.url, body)
+            key = self.memo_key(memo, ctx, body)
             remembered = memo.get(key)
             if remembered is not None:  # the same body as before: its rows, not a new parse
                 stats.inc_value("awardwatch/parse_reused")
@@ -160,6 +222,14 @@ class SourceSpider(scrapy.Spider):
         else:
             if memo is not None:
                 memo.put(key, rows)
+
+    def memo_key(self, memo: ParseMemo, ctx: ParseContext, body: bytes, part: str = "") -> str:
+        """Where the memo keeps what was read (``part``: which reading) of ``body``."""
+        if self._settings is None:
+            self._settings = self.source.model_dump_json()
+        # the day is part of the key: a parser may read "Friday" against the day it runs
+        settings = f"{self._settings}{ctx.fetched_at.date()}{part}"
+        return memo.key(self.source.name, settings, ctx.url, body)
 
     def rows(self, rows: list[dict[str, Any]], ctx: ParseContext) -> Iterator[dict[str, Any]]:
         """Parsed rows as raw offers of this run; a rejected row is counted, not yielded."""
@@ -210,3 +280,45 @@ def playwright_proxy(url: str) -> dict[str, str]:
         proxy["username"] = unquote(parts.username)
         proxy["password"] = unquote(parts.password or "")
     return proxy
+
+
+def revalidatable(response: Response) -> bool:
+    """Whether the next run may get a 304 for this page: a 200 with a validator."""
+    return response.status == 200 and any(h in response.headers for h in VALIDATORS)
+
+
+def _rejections(stats: StatsCollector) -> int:
+    """Rows rejected and blocks met so far in a crawl."""
+    counted = stats.get_stats().items()
+    return sum(int(v) for k, v in counted if k.startswith(f"{REJECTED}/") or k == BLOCKED)
+
+
+class SeenPages:
+    """The offers read from bodies this process saw, by parse-memo key (body, source settings,
+    day, release), those of the most recently used pages up to ``limit`` offers in all: a page
+    answered 304 gives the same offers again, so they need not be validated again. Only pages
+    read without a rejection, a block or a slow date are kept, so nothing counted on the first
+    reading goes uncounted on the next."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+        self.pages: OrderedDict[str, tuple[Offer, ...]] = OrderedDict()
+
+    def get(self, key: str) -> tuple[Offer, ...] | None:
+        offers = self.pages.get(key)
+        if offers is not None:
+            self.pages.move_to_end(key)
+        return offers
+
+    def put(self, key: str, offers: tuple[Offer, ...]) -> None:
+        if len(offers) > self.limit:
+            return
+        self.held += len(offers) - len(self.pages.pop(key, ()))
+        self.pages[key] = offers
+        while self.held > self.limit:
+            self.held -= len(self.pages.popitem(last=False)[1])
+
+
+#: The pages this process read (the daemon's runs, a bench's passes), bounded in offers.
+SEEN_PAGES = SeenPages(10_000)

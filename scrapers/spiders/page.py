@@ -30,5 +30,19 @@ class PageSpider(SourceSpider):
         depth = response.meta.get("page_number", 1)
         if depth >= options.max_pages:
             return
-        for url in page.next_pages(response.body, self.context(response)):
+        for url in self.next_pages(response):
             yield self.request(url, meta={"page_number": depth + 1})
+
+    def next_pages(self, response: Response) -> list[str]:
+        """The following pages' URLs; those of a body read before, from the parse memo."""
+        options: page.Options = self.source.opts
+        ctx, memo = self.context(response), self.memo()
+        if memo is None or not options.next_page:
+            return page.next_pages(response.body, ctx)
+        key = self.memo_key(memo, ctx, response.body, part=" next pages")
+        remembered = memo.get(key)
+        if remembered is not None:
+            return [str(row["url"]) for row in remembered]
+        urls = page.next_pages(response.body, ctx)
+        memo.put(key, [{"url": url} for url in urls])
+        return urls
