@@ -4,7 +4,10 @@ runs it (shipped settings, the local spreadsheet written), over generated promot
 cache), then a repeat run over the same unchanged pages. Wall time, CPU and peak memory are
 the ``once`` process's own (``wait4``).
 
-    .venv/bin/python bench/scale.py [--sizes 1000,10000,100000]
+    .venv/bin/python bench/scale.py [--sizes 1000,10000,100000] [--stages]
+
+``--stages`` also prints each stage's own peak (crawl, record, delivery, the spreadsheet),
+measured by ``_stages.py``.
 
 Targets: 100k offers in at most 600 MB at peak, the spreadsheet included; cost linear from
 1k (each 10x the offers at most 12x the CPU).
@@ -13,6 +16,7 @@ Targets: 100k offers in at most 600 MB at peak, the spreadsheet included; cost l
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -92,13 +96,16 @@ class TooSlow(Exception):
     """A run did not finish in the time the benchmark gives it."""
 
 
-def once(config: Path, limit: float) -> Run:
+def once(config: Path, limit: float, stages: bool = False) -> Run:
     began = time.perf_counter()
-    errors = config.parent / "once.log"
+    errors, measured = config.parent / "once.log", config.parent / "stages.jsonl"
+    command = [str(ROOT / "scheduler.py"), "--config", str(config), "once"]
+    if stages:
+        measured.unlink(missing_ok=True)
+        command = [str(ROOT / "bench" / "_stages.py"), str(config), str(measured)]
     with errors.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, str(ROOT / "scheduler.py"), "--config", str(config), "once"],
-            cwd=config.parent, stdout=subprocess.DEVNULL, stderr=log,
+            [sys.executable, *command], cwd=config.parent, stdout=subprocess.DEVNULL, stderr=log
         )  # fmt: skip
     while True:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
@@ -113,10 +120,15 @@ def once(config: Path, limit: float) -> Run:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode not in (0, 1):
         raise SystemExit(f"once exited with {process.returncode}: {errors.read_text()[-2000:]}")
+    if stages:
+        for line in measured.read_text().splitlines():
+            stage = json.loads(line)
+            print(f"      {stage['stage']:<13} peak {stage['peak_mb']:6,.0f} MB, "
+                  f"{stage['rss_mb']:6,.0f} MB at its end; {stage['cpu']:6,.1f} s CPU")  # fmt: skip
     return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
-def one_size(offers: int, limit: float) -> tuple[Run, Run]:
+def one_size(offers: int, limit: float, stages: bool = False) -> tuple[Run, Run]:
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as name:
         folder = Path(name)
         pages = write_site(folder / "site", offers)
@@ -124,17 +136,17 @@ def one_size(offers: int, limit: float) -> tuple[Run, Run]:
             urls = ", ".join(f'"{base}{page}"' for page in pages)
             config = folder / "scale.toml"
             config.write_text(_CONFIG.format(urls=urls), encoding="utf-8")
-            fresh = once(config, limit)
-            repeat = once(config, limit)
+            fresh = once(config, limit, stages)
+            repeat = once(config, limit, stages)
     print(f"   {offers:,} offers: fresh {fresh}; repeat {repeat}", flush=True)
     return fresh, repeat
 
 
-def measure(sizes: list[int], limit: float) -> list[Row]:
+def measure(sizes: list[int], limit: float, stages: bool = False) -> list[Row]:
     found, table = {}, []
     for offers in sizes:
         try:
-            found[offers] = one_size(offers, limit)
+            found[offers] = one_size(offers, limit, stages)
         except TooSlow as exc:
             print(f"   {offers:,} offers: {exc}", flush=True)
             table.append(Row(f"{offers:,} offers, one source, fresh run", str(exc),
@@ -159,8 +171,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--limit", type=float, default=1200, help="seconds a run may take")
+    parser.add_argument("--stages", action="store_true", help="each stage's own peak memory")
     args = parser.parse_args()
-    for row in measure([int(size) for size in args.sizes.split(",")], args.limit):
+    sizes = [int(size) for size in args.sizes.split(",")]
+    for row in measure(sizes, args.limit, args.stages):
         emit(row)
 
 

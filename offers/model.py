@@ -52,6 +52,10 @@ def bounded(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
+#: The sets of given field names offers share (``Offer._complete``), by their names.
+_FIELD_SETS: dict[frozenset[str], set[str]] = {}
+
+
 def is_bounded(value: str, limit: int) -> bool:
     """Whether ``bounded`` leaves ``value`` as it is: short enough, single spaces between
     words (the space is the only printable whitespace) and none at either end."""
@@ -124,6 +128,13 @@ class Offer(BaseModel):
         if self.depart_date and self.travel_start is None and self.travel_end is None:
             object.__setattr__(self, "travel_start", self.depart_date)
             object.__setattr__(self, "travel_end", self.depart_date)
+        # a run holds every offer it found: one set of field names per shape, not per offer
+        # (a set of a dozen names is 728 bytes, half of an offer); a frozen offer never
+        # changes it, and a copy gets a set of its own
+        shape = frozenset(self.__pydantic_fields_set__)
+        object.__setattr__(
+            self, "__pydantic_fields_set__", _FIELD_SETS.setdefault(shape, set(shape))
+        )
         return self
 
     @property

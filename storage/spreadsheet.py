@@ -19,6 +19,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
+from storage import xlsx
 from storage.events import each_current
 
 OFFER_FIELDS = [
@@ -118,7 +119,7 @@ class LocalSpreadsheet:
             skip = 0
             if title == "Offers":
                 skip = db.execute("SELECT count(*) FROM events").fetchone()[0] - MAX_LINKS
-            count = _stream(book.create_sheet(title), columns, self._rows(db, title), skip)
+            count = _stream(xlsx.add_sheet(book, title), columns, self._rows(db, title), skip)
             offers = count if title == "Offers" else offers
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(
@@ -126,7 +127,7 @@ class LocalSpreadsheet:
         )
         os.close(handle)
         try:
-            book.save(temporary)
+            xlsx.save(book, temporary)
             os.replace(temporary, self.path)
         finally:
             if os.path.exists(temporary):
@@ -166,7 +167,8 @@ def _stream(
 
 
 #: Hyperlinks one worksheet may hold: Excel opens no sheet with more. Past them a link stays
-#: a plain URL (openpyxl also holds every link until the file is saved, about 2 KB each).
+#: a plain URL. Each sheet keeps its links until the file is saved, about 100 bytes each
+#: (storage/xlsx.py).
 MAX_LINKS = 65_530
 
 
@@ -177,7 +179,7 @@ def _set(cell: Any, column: str, value: Any, link: bool = True) -> bool:
         cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
         cell.data_type = "s"  # text stays text: "=IMPORTXML(…)" must not become a formula
         if link and column == "url" and value.startswith(("http://", "https://")):
-            cell.hyperlink = value
+            cell.hyperlink = cell.value
             return True
         return False
     cell.value = value

@@ -62,6 +62,19 @@ def test_identity_ignores_price_but_not_route_or_cabin() -> None:
     assert one.key == cheaper.key != other_cabin.key
 
 
+def test_offers_of_one_shape_share_their_field_names_and_a_copy_has_its_own() -> None:
+    cheap = make_offer({"source": "s", "program": "united", "origin": "SFO", "miles": "30,000"})
+    dear = make_offer({"source": "s", "program": "united", "origin": "LAX", "miles": "90,000"})
+    other = make_offer({"source": "s", "program": "united", "discount_pct": "30"})
+
+    assert cheap.model_fields_set is dear.model_fields_set  # one set, not one per offer
+    assert cheap.model_fields_set == {"source", "program", "origin", "miles"}
+    assert other.model_fields_set == {"source", "program", "discount_pct"}
+    copied = cheap.model_copy(update={"cabin": "business"})
+    assert "cabin" in copied.model_fields_set
+    assert "cabin" not in dear.model_fields_set
+
+
 def test_the_same_text_reads_the_same_on_the_same_day_only() -> None:
     """Text a source repeats is read once a day; a date without a year follows the day seen."""
     raw = {**BASE, "miles": "45,000", "depart_date": "Jan 5", "cabin": "Business Class"}
