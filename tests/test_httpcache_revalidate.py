@@ -135,6 +135,6 @@ def test_a_304_lowers_the_crawl_delay_as_a_200_does(status: int, lowered: bool) 
 
     throttle = RevalidatingAutoThrottle(get_crawler(settings_dict={"AUTOTHROTTLE_ENABLED": True}))
     throttle.mindelay, throttle.maxdelay = 0.0, 30.0  # what opening a spider sets
-    slot = Slot(concurrency=1, delay=1.0, randomize_delay=False)
+    slot = Slot(concurrency=1, delay=1.0, jitter=0)
     throttle._adjust_delay(slot, 0.01, Response("http://127.0.0.1/", status=status))
     assert (slot.delay < 1.0) is lowered
