@@ -107,6 +107,30 @@ type = "console"
     return path
 
 
+def deals_page(url: str, *, item: str = "li.deal", options: str = "", fields: str = "") -> str:
+    """The [[sources]] TOML of a page source "deals" (Delta) at ``url``, read with the sample
+    pages' selectors; ``options`` and ``fields`` add lines to its options and fields."""
+    return f"""
+[[sources]]
+name = "deals"
+kind = "page"
+program = "delta"
+urls = ["{url}"]
+obey_robots = false
+allow_private = true
+[sources.options]
+item = "{item}"
+{options}
+[sources.options.fields]
+origin = ".from"
+destination = ".to"
+cabin = ".cabin"
+miles = ".miles"
+depart_date = ".date"
+{fields}
+"""
+
+
 def cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:

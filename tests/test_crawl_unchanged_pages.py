@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from conftest import bot_config, served
+from conftest import bot_config, deals_page, served
 
 DRIVER = Path(__file__).with_name("recrawl_driver.py")
 TODAY = datetime.now(UTC).date()
@@ -75,29 +75,8 @@ def site_url() -> Iterator[str]:
 def config(
     tmp_path: Path, url: str, *, rules: str = "", item: str = "li.deal", extra: str = ""
 ) -> Path:
-    return bot_config(
-        tmp_path,
-        f"""
-{rules}
-[[sources]]
-name = "deals"
-kind = "page"
-program = "delta"
-urls = ["{url}"]
-obey_robots = false
-allow_private = true
-[sources.options]
-item = "{item}"
-{extra}
-[sources.options.fields]
-origin = ".from"
-destination = ".to"
-cabin = ".cabin"
-miles = ".miles"
-depart_date = ".date"
-book_by = ".book"
-""",
-    )
+    book_by = 'book_by = ".book"'
+    return bot_config(tmp_path, rules + deals_page(url, item=item, options=extra, fields=book_by))
 
 
 def run(path: Path, days_later: int = 0) -> dict[str, Any]:

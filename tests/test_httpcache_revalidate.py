@@ -12,7 +12,7 @@ from time import time
 from typing import Any, ClassVar
 
 import pytest
-from conftest import run_once, served
+from conftest import bot_config, deals_page, run_once, served
 
 PAGE = """<html><body><ul>
 <li class="deal"><b class="from">JFK</b> <b class="to">LHR</b> <span class="cabin">Business</span>
@@ -69,33 +69,7 @@ def site_url() -> Iterator[str]:
 
 
 def config(tmp_path: Path, url: str) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(f"""
-[bot]
-database = "{tmp_path / "bot.db"}"
-contact = "tests@example.org"
-[spreadsheet]
-path = "{tmp_path / "offers.xlsx"}"
-[[notifiers]]
-name = "console"
-type = "console"
-[[sources]]
-name = "deals"
-kind = "page"
-program = "delta"
-urls = ["{url}"]
-obey_robots = false
-allow_private = true
-[sources.options]
-item = "li.deal"
-[sources.options.fields]
-origin = ".from"
-destination = ".to"
-cabin = ".cabin"
-miles = ".miles"
-depart_date = ".date"
-""")
-    return path
+    return bot_config(tmp_path, deals_page(url))
 
 
 def test_price_cut_on_a_day_old_page_is_seen_on_the_next_run(tmp_path: Path, site_url: str) -> None:

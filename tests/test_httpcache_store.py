@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from conftest import run_once, served
+from conftest import bot_config, deals_page, run_once, served
 from itemadapter import ItemAdapter
 from scrapy import Spider
 from scrapy.http import HtmlResponse, Request
@@ -161,27 +161,7 @@ def site_url() -> Iterator[str]:
 
 
 def test_an_unchanged_page_keeps_its_offers_run_after_run(tmp_path: Path, site_url: str) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text(f"""
-[bot]
-database = "{tmp_path / "bot.db"}"
-contact = "tests@example.org"
-[[sources]]
-name = "deals"
-kind = "page"
-program = "delta"
-urls = ["{site_url}"]
-obey_robots = false
-allow_private = true
-[sources.options]
-item = "li.deal"
-[sources.options.fields]
-origin = ".from"
-destination = ".to"
-cabin = ".cabin"
-miles = ".miles"
-depart_date = ".date"
-""")
+    config = bot_config(tmp_path, deals_page(site_url))
     runs = [run_once(config)["runs"][0] for _ in range(3)]
 
     assert Site.statuses == [200, 304, 304]
