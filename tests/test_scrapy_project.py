@@ -21,24 +21,14 @@ from serve import QuietHandler
 
 from offers.model import Offer
 
-EXTRA_SOURCES = """
-# a page without offers on it
-[[sources]]
-name = "quiet-page"
-kind = "page"
-urls = ["{url}/book/jfk-lhr.html"]
-allow_private = true
-[sources.options]
-item = "li.deal"
-[sources.options.fields]
-title = ".title"
-miles = ".miles"
 
-# a page behind a wall (HTTP 403)
+def titled_page(name: str, url: str) -> str:
+    """The [[sources]] TOML of a page source ``name`` reading titles and miles at ``url``."""
+    return f"""
 [[sources]]
-name = "walled"
+name = "{name}"
 kind = "page"
-urls = ["{url}/walled/deals.html"]
+urls = ["{url}"]
 allow_private = true
 [sources.options]
 item = "li.deal"
@@ -46,6 +36,15 @@ item = "li.deal"
 title = ".title"
 miles = ".miles"
 """
+
+
+def extra_sources(base: str) -> str:
+    """A page without offers on it, and a page behind a wall (HTTP 403)."""
+    return titled_page("quiet-page", f"{base}/book/jfk-lhr.html") + titled_page(
+        "walled", f"{base}/walled/deals.html"
+    )
+
+
 NOTHING = "the item selector 'li.deal' matches nothing on the page"
 
 
@@ -90,8 +89,7 @@ def project(tmp_path: Path, site: Site) -> Path:
     """A folder with scrapy.cfg and config.toml, as a user would run `scrapy` from."""
     folder = tmp_path / "project"
     folder.mkdir()
-    config = demo_config(folder, site.url, only=["skydeals"], extra=EXTRA_SOURCES)
-    config.write_text(config.read_text().replace("{url}", site.url))
+    demo_config(folder, site.url, only=["skydeals"], extra=extra_sources(site.url))
     (folder / "scrapy.cfg").write_text("[settings]\ndefault = scrapers.settings\n")
     return folder
 
